@@ -1,0 +1,119 @@
+package config
+
+import (
+	"regexp"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/tandem-io/tandem/internal/tmpl"
+)
+
+// File is the configuration file as a user writes it (docs/configuration.md).
+type File struct {
+	Sidecars []SidecarSpec `json:"sidecars"`
+}
+
+// SidecarSpec is one sidecar as written in the file. Every field but Name is optional.
+type SidecarSpec struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+
+	Containers     []corev1.Container `json:"containers,omitempty"`
+	InitContainers []corev1.Container `json:"initContainers,omitempty"`
+	Volumes        []corev1.Volume    `json:"volumes,omitempty"`
+	// Env and VolumeMounts are added to each of the pod's own containers.
+	Env              []corev1.EnvVar               `json:"env,omitempty"`
+	VolumeMounts     []corev1.VolumeMount          `json:"volumeMounts,omitempty"`
+	Labels           map[string]string             `json:"labels,omitempty"`
+	Annotations      map[string]string             `json:"annotations,omitempty"`
+	ImagePullSecrets []corev1.LocalObjectReference `json:"imagePullSecrets,omitempty"`
+
+	Native        NativeMode            `json:"native,omitempty"`
+	FailurePolicy FailurePolicy         `json:"failurePolicy,omitempty"`
+	Namespaces    *metav1.LabelSelector `json:"namespaces,omitempty"`
+
+	// Values are the knobs templates read as {{ .Values.name }}.
+	Values map[string]string `json:"values,omitempty"`
+	// Overridable names the knobs a pod may set with a tandem.io/<sidecar>.<knob>
+	// annotation, each with a regular expression the whole value must match ("" = any).
+	Overridable map[string]string `json:"overridable,omitempty"`
+}
+
+// NativeMode says whether a sidecar's containers become native sidecars: init
+// containers with restartPolicy Always, which Kubernetes supports from 1.29.
+type NativeMode string
+
+const (
+	NativeAuto   NativeMode = "auto" // native when the cluster supports it
+	NativeAlways NativeMode = "always"
+	NativeNever  NativeMode = "never"
+)
+
+// FailurePolicy says what a problem with a sidecar does to the pod.
+type FailurePolicy string
+
+const (
+	FailurePolicyFail   FailurePolicy = "fail"   // mandatory: the pod is denied
+	FailurePolicyIgnore FailurePolicy = "ignore" // best effort: a warning, the pod goes without it
+)
+
+// Config is a loaded, validated and prepared configuration. It is never modified after
+// Load, so one Config may serve any number of concurrent admissions.
+type Config struct {
+	Sidecars []*Sidecar
+	byName   map[string]*Sidecar
+	// Source names where the config came from, for messages.
+	Source string
+}
+
+// Sidecar returns the sidecar called name, or nil.
+func (c *Config) Sidecar(name string) *Sidecar { return c.byName[name] }
+
+// Names lists the sidecars in config order.
+func (c *Config) Names() []string {
+	names := make([]string, len(c.Sidecars))
+	for i, s := range c.Sidecars {
+		names[i] = s.Name
+	}
+	return names
+}
+
+// Sidecar is one prepared sidecar.
+type Sidecar struct {
+	Name          string
+	Native        NativeMode
+	FailurePolicy FailurePolicy
+	// Namespaces selects the namespaces allowed to request the sidecar; nil allows all.
+	Namespaces  labels.Selector
+	Values      map[string]string
+	Overridable map[string]*regexp.Regexp
+
+	Containers       []Part
+	InitContainers   []Part
+	Volumes          []Part
+	Env              []Part // Name is the variable's name
+	VolumeMounts     []Part // Name is the mount path
+	Labels           []Part // Name is the key; JSON the value
+	Annotations      []Part // Name is the key; JSON the value
+	ImagePullSecrets []string
+
+	// Hash identifies this sidecar's definition; the status annotation records it so
+	// that a pod injected with an older definition can be told apart.
+	Hash string
+}
+
+// Part is one thing a sidecar adds: its name (what clashes are checked on), the ports it
+// declares (containers only) and its JSON, ready to render.
+type Part struct {
+	Name  string
+	Ports []Port
+	JSON  *tmpl.JSON
+}
+
+// Port is a container port as clashes are checked: number and protocol.
+type Port struct {
+	Number   int32
+	Protocol corev1.Protocol
+}

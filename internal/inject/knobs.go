@@ -1,0 +1,75 @@
+package inject
+
+import (
+	"maps"
+	"sort"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/tandem-io/tandem/internal/config"
+)
+
+// knobValues returns each requested sidecar's values with the pod's overrides applied.
+// An override annotation is tandem.io/<sidecar>.<knob>; one the config does not allow,
+// or whose value does not match the knob's pattern, denies the pod with the reason.
+func knobValues(pod *podView, sidecars []*config.Sidecar, cfg *config.Config) (map[string]map[string]string, error) {
+	values := make(map[string]map[string]string, len(sidecars))
+	for _, sc := range sidecars {
+		values[sc.Name] = sc.Values
+	}
+	cloned := map[string]bool{}
+	for _, key := range sortedKeys(pod.annotations()) {
+		rest, ok := strings.CutPrefix(key, knobPrefix)
+		if !ok {
+			continue
+		}
+		name, knob, ok := strings.Cut(rest, ".")
+		if !ok {
+			continue
+		}
+		sc := cfg.Sidecar(name)
+		if sc == nil {
+			return nil, deny(metav1.StatusReasonInvalid, "annotation %s names sidecar %q, which is not defined in the Tandem config (defined: %s)",
+				key, name, strings.Join(cfg.Names(), ", "))
+		}
+		if _, requested := values[name]; !requested {
+			continue // a knob for a sidecar this pod does not get changes nothing
+		}
+		pattern, ok := sc.Overridable[knob]
+		if !ok {
+			return nil, deny(metav1.StatusReasonInvalid, "annotation %s: sidecar %q has no overridable knob %q (overridable: %s)",
+				key, name, knob, overridableList(sc))
+		}
+		value := pod.annotations()[key]
+		if !pattern.MatchString(value) {
+			return nil, deny(metav1.StatusReasonInvalid, "annotation %s: value %q is not allowed; it must match %s",
+				key, value, pattern.String())
+		}
+		if !cloned[name] {
+			values[name] = maps.Clone(sc.Values) // never write to the shared config
+			cloned[name] = true
+		}
+		values[name][knob] = value
+	}
+	return values, nil
+}
+
+func overridableList(sc *config.Sidecar) string {
+	if len(sc.Overridable) == 0 {
+		return "none"
+	}
+	return strings.Join(sortedKeys(sc.Overridable), ", ")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func labelSet(m map[string]string) labels.Set { return labels.Set(m) }

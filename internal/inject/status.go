@@ -1,0 +1,39 @@
+package inject
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/tandem-io/tandem/internal/config"
+)
+
+// status is the value of the tandem.io/status annotation: what was injected, and from
+// which definition of each sidecar.
+type status struct {
+	Sidecars []injected `json:"sidecars"`
+}
+
+type injected struct {
+	Name string `json:"name"`
+	Hash string `json:"hash"`
+}
+
+// staleWarnings compares a pod's status with the config: a sidecar whose definition has
+// changed since is worth a warning, since only recreating the pod brings the new one.
+func staleWarnings(value string, cfg *config.Config) []string {
+	var st status
+	if err := json.Unmarshal([]byte(value), &st); err != nil {
+		return []string{fmt.Sprintf("annotation %s is not Tandem's (%v); the pod is left as it is", StatusKey, err)}
+	}
+	var warnings []string
+	for _, s := range st.Sidecars {
+		sc := cfg.Sidecar(s.Name)
+		switch {
+		case sc == nil:
+			warnings = append(warnings, fmt.Sprintf("sidecar %q was injected but is no longer in the Tandem config", s.Name))
+		case sc.Hash != s.Hash:
+			warnings = append(warnings, fmt.Sprintf("sidecar %q was injected from an older definition; recreate the pod to get the current one", s.Name))
+		}
+	}
+	return warnings
+}

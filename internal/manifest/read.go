@@ -1,0 +1,95 @@
+package manifest
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+)
+
+// Document is one YAML document (or the one JSON value) of the input.
+type Document struct {
+	Number int            // 1-based, in input order
+	Object map[string]any // numbers are json.Number, so they come out as they went in
+}
+
+// Read splits data into documents. Empty documents (only comments or whitespace) are
+// dropped; a document that is not a mapping is an error naming it.
+func Read(data []byte) ([]Document, error) {
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	var docs []Document
+	for n := 1; ; n++ {
+		raw, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", n, err)
+		}
+		js, err := yaml.YAMLToJSON(raw)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: not valid YAML or JSON: %w", n, err)
+		}
+		if js = bytes.TrimSpace(js); string(js) == "null" || len(js) == 0 {
+			n--
+			continue
+		}
+		obj, err := decodeObject(js)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", n, err)
+		}
+		docs = append(docs, Document{Number: n, Object: obj})
+	}
+}
+
+func decodeObject(js []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.UseNumber()
+	var obj map[string]any
+	if err := dec.Decode(&obj); err != nil || obj == nil {
+		return nil, errors.New("not a Kubernetes object (a mapping with apiVersion and kind)")
+	}
+	return obj, nil
+}
+
+// WriteYAML writes the documents as multi-document YAML.
+func WriteYAML(w io.Writer, docs []Document) error {
+	for i, d := range docs {
+		out, err := yaml.Marshal(d.Object)
+		if err != nil {
+			return fmt.Errorf("document %d: %w", d.Number, err)
+		}
+		if i > 0 {
+			if _, err := io.WriteString(w, "---\n"); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Write(out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteJSON writes one document as indented JSON, several as a v1 List, as kubectl does.
+func WriteJSON(w io.Writer, docs []Document) error {
+	var v any
+	if len(docs) == 1 {
+		v = docs[0].Object
+	} else {
+		items := make([]any, len(docs))
+		for i, d := range docs {
+			items[i] = d.Object
+		}
+		v = map[string]any{"apiVersion": "v1", "kind": "List", "items": items}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
