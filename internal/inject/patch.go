@@ -1,7 +1,6 @@
 package inject
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -13,47 +12,69 @@ import (
 // only where the pod has none (so parents are created, and nothing the pod has is
 // replaced). Keys are escaped per RFC 6901.
 func (p *plan) patch() []byte {
-	w := patchWriter{buf: make([]byte, 0, 1024)}
+	a := &p.adds
+	w := patchWriter{buf: make([]byte, 0, a.size()+512)}
 	w.buf = append(w.buf, '[')
 	p.patchMetadata(&w)
 	spec := p.pod.Spec
-	a := &p.adds
 	w.insertFront("/spec/initContainers", len(spec.InitContainers), a.initContainers)
 	w.appendAll("/spec/containers", len(spec.Containers), a.containers)
 	w.appendAll("/spec/volumes", len(spec.Volumes), a.volumes)
-	secrets := make([][]byte, len(a.pullSecrets))
+	secrets := make([]rendered, len(a.pullSecrets))
 	for i, s := range a.pullSecrets {
-		secrets[i] = append(appendString([]byte(`{"name":`), s), '}')
+		secrets[i].json = append(appendString([]byte(`{"name":`), s), '}')
 	}
 	w.appendAll("/spec/imagePullSecrets", len(spec.ImagePullSecrets), secrets)
 	for i, c := range spec.Containers {
+		if len(a.env[i]) == 0 && len(a.mounts[i]) == 0 {
+			continue
+		}
 		base := "/spec/containers/" + strconv.Itoa(i)
-		if len(a.env) > i {
-			w.appendAll(base+"/env", len(c.Env), a.env[i])
-		}
-		if len(a.mounts) > i {
-			w.appendAll(base+"/volumeMounts", len(c.VolumeMounts), a.mounts[i])
-		}
+		w.appendAll(base+"/env", len(c.Env), a.env[i])
+		w.appendAll(base+"/volumeMounts", len(c.VolumeMounts), a.mounts[i])
 	}
-	w.buf = append(w.buf, ']')
-	return w.buf
+	return append(w.buf, ']')
 }
 
 // patchMetadata adds labels and annotations, the status annotation last.
 func (p *plan) patchMetadata(w *patchWriter) {
-	statusJSON, _ := json.Marshal(p.status)
-	quoted := appendString(nil, string(statusJSON))
-	annotations := append(p.adds.annotations[:len(p.adds.annotations):len(p.adds.annotations)], keyValue{StatusKey, quoted})
+	annotations := append(p.adds.annotations, keyValue{StatusKey, appendStatus(nil, p.status)})
 	if p.pod.Metadata == nil {
-		obj := []byte(`{"labels":`)
-		obj = appendObject(obj, p.adds.labels)
-		obj = append(obj, `,"annotations":`...)
-		obj = appendObject(obj, annotations)
-		w.op("/metadata", append(obj, '}'))
+		w.begin("/metadata")
+		w.buf = append(w.buf, `{"labels":`...)
+		w.buf = appendObject(w.buf, p.adds.labels)
+		w.buf = append(w.buf, `,"annotations":`...)
+		w.buf = appendObject(w.buf, annotations)
+		w.buf = append(w.buf, "}}"...)
 		return
 	}
 	w.addKeys("/metadata/labels", len(p.pod.Metadata.Labels), p.adds.labels)
 	w.addKeys("/metadata/annotations", len(p.pod.Metadata.Annotations), annotations)
+}
+
+// size estimates the patch's length, so its buffer is allocated once.
+func (a *additions) size() int {
+	n := 0
+	for _, list := range [][]rendered{a.initContainers, a.containers, a.volumes} {
+		for _, r := range list {
+			n += len(r.json) + 64
+		}
+	}
+	for i := range a.env {
+		for _, r := range a.env[i] {
+			n += len(r.json) + 64
+		}
+		for _, r := range a.mounts[i] {
+			n += len(r.json) + 64
+		}
+	}
+	for _, kv := range a.labels {
+		n += len(kv.key) + len(kv.value) + 64
+	}
+	for _, kv := range a.annotations {
+		n += len(kv.key) + len(kv.value) + 64
+	}
+	return n
 }
 
 // patchWriter appends "add" operations to a JSON array being built.
@@ -62,7 +83,8 @@ type patchWriter struct {
 	ops int
 }
 
-func (w *patchWriter) op(path string, value []byte) {
+// begin starts an add operation at path; the caller appends the value and the closing '}'.
+func (w *patchWriter) begin(path string) {
 	if w.ops > 0 {
 		w.buf = append(w.buf, ',')
 	}
@@ -70,37 +92,53 @@ func (w *patchWriter) op(path string, value []byte) {
 	w.buf = append(w.buf, `{"op":"add","path":`...)
 	w.buf = appendString(w.buf, path)
 	w.buf = append(w.buf, `,"value":`...)
-	w.buf = append(w.buf, value...)
+}
+
+func (w *patchWriter) item(path string, r rendered) {
+	w.begin(path)
+	w.buf = r.appendTo(w.buf)
 	w.buf = append(w.buf, '}')
 }
 
 // appendAll appends items to the list at path, which holds existing items; a list that
 // is absent, null or empty is added whole.
-func (w *patchWriter) appendAll(path string, existing int, items [][]byte) {
+func (w *patchWriter) appendAll(path string, existing int, items []rendered) {
 	if len(items) == 0 {
 		return
 	}
 	if existing == 0 {
-		w.op(path, appendArray(nil, items))
+		w.whole(path, items)
 		return
 	}
 	for _, item := range items {
-		w.op(path+"/-", item)
+		w.item(path+"/-", item)
 	}
 }
 
 // insertFront puts items, in order, before the existing items of the list at path.
-func (w *patchWriter) insertFront(path string, existing int, items [][]byte) {
+func (w *patchWriter) insertFront(path string, existing int, items []rendered) {
 	if len(items) == 0 {
 		return
 	}
 	if existing == 0 {
-		w.op(path, appendArray(nil, items))
+		w.whole(path, items)
 		return
 	}
 	for i, item := range items {
-		w.op(path+"/"+strconv.Itoa(i), item)
+		w.item(path+"/"+strconv.Itoa(i), item)
 	}
+}
+
+func (w *patchWriter) whole(path string, items []rendered) {
+	w.begin(path)
+	w.buf = append(w.buf, '[')
+	for i, item := range items {
+		if i > 0 {
+			w.buf = append(w.buf, ',')
+		}
+		w.buf = item.appendTo(w.buf)
+	}
+	w.buf = append(w.buf, "]}"...)
 }
 
 // addKeys adds entries to the map at path, which holds existing entries.
@@ -109,23 +147,26 @@ func (w *patchWriter) addKeys(path string, existing int, kvs []keyValue) {
 		return
 	}
 	if existing == 0 {
-		w.op(path, appendObject(nil, kvs))
+		w.begin(path)
+		w.buf = appendObject(w.buf, kvs)
+		w.buf = append(w.buf, '}')
 		return
 	}
 	for _, kv := range kvs {
-		w.op(path+"/"+escapePointer(kv.key), kv.value)
+		w.begin(path + "/" + escapePointer(kv.key))
+		w.buf = append(w.buf, kv.value...)
+		w.buf = append(w.buf, '}')
 	}
 }
 
-func appendArray(dst []byte, items [][]byte) []byte {
-	dst = append(dst, '[')
-	for i, item := range items {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, item...)
+// appendTo writes the part; a native sidecar gets restartPolicy Always as its first
+// member (rendered containers are JSON objects with at least a name).
+func (r rendered) appendTo(dst []byte) []byte {
+	if r.native && len(r.json) > 1 && r.json[0] == '{' {
+		dst = append(dst, `{"restartPolicy":"Always",`...)
+		return append(dst, r.json[1:]...)
 	}
-	return append(dst, ']')
+	return append(dst, r.json...)
 }
 
 func appendObject(dst []byte, kvs []keyValue) []byte {

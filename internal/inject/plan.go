@@ -2,6 +2,7 @@ package inject
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -12,34 +13,34 @@ import (
 )
 
 // plan collects what the chosen sidecars add to one pod, rendered and checked for clashes,
-// before the patch is written. What the pod already has always wins.
+// before the patch is written. What the pod already has always wins. Pods have a handful
+// of containers, volumes and ports, so the taken names are slices searched in place:
+// cheaper than maps on the admission path.
 type plan struct {
 	pod    *podView
 	data   tmpl.Data
 	native bool
 
-	// What is taken, by whom ("the pod", or a sidecar added earlier).
-	containerNames map[string]string
-	volumeNames    map[string]string
-	ports          map[config.Port]string
-	labelKeys      map[string]bool
-	annotationKeys map[string]bool
-	pullSecrets    map[string]bool
-	envNames       []map[string]bool // per pod container
-	mountPaths     []map[string]bool // per pod container
-
 	adds   additions
-	status status
+	status []injected
 }
 
 // additions are rendered JSON values, in the order they will be patched in.
 type additions struct {
 	labels, annotations []keyValue
-	initContainers      [][]byte // inserted before the pod's own init containers
-	containers          [][]byte
-	volumes             [][]byte
+	initContainers      []rendered // inserted before the pod's own init containers
+	containers          []rendered
+	volumes             []rendered
 	pullSecrets         []string
-	env, mounts         [][][]byte // per pod container
+	env, mounts         [][]rendered // per pod container
+	envNames            [][]string   // per pod container: names added by sidecars
+	mountPaths          [][]string   // per pod container: paths added by sidecars
+}
+
+// rendered is one part's JSON; native marks a container that becomes a native sidecar.
+type rendered struct {
+	json   []byte
+	native bool
 }
 
 type keyValue struct {
@@ -48,45 +49,14 @@ type keyValue struct {
 }
 
 func newPlan(pod *podView, ns Namespace, opts Options) *plan {
-	p := &plan{
-		pod:            pod,
-		native:         opts.NativeSidecars,
-		containerNames: map[string]string{},
-		volumeNames:    map[string]string{},
-		ports:          map[config.Port]string{},
-		labelKeys:      map[string]bool{},
-		annotationKeys: map[string]bool{},
-		pullSecrets:    map[string]bool{},
-	}
+	p := &plan{pod: pod, native: opts.NativeSidecars}
 	if m := pod.Metadata; m != nil {
 		p.data.Pod = tmpl.Pod{Name: m.Name, GenerateName: m.GenerateName, Namespace: m.Namespace, Labels: m.Labels, Annotations: m.Annotations}
 	}
 	p.data.Namespace = tmpl.Namespace{Name: ns.Name, Labels: ns.Labels}
-	for k := range pod.labels() {
-		p.labelKeys[k] = true
-	}
-	for k := range pod.annotations() {
-		p.annotationKeys[k] = true
-	}
-	spec := pod.Spec
-	for _, list := range [][]containerView{spec.Containers, spec.InitContainers} {
-		for _, c := range list {
-			p.containerNames[c.Name] = "the pod"
-			for _, port := range c.Ports {
-				p.ports[config.Port{Number: port.ContainerPort, Protocol: protocol(port.Protocol)}] = fmt.Sprintf("container %q", c.Name)
-			}
-		}
-	}
-	for _, v := range spec.Volumes {
-		p.volumeNames[v.Name] = "the pod"
-	}
-	for _, s := range spec.ImagePullSecrets {
-		p.pullSecrets[s.Name] = true
-	}
-	p.envNames = make([]map[string]bool, len(spec.Containers))
-	p.mountPaths = make([]map[string]bool, len(spec.Containers))
-	p.adds.env = make([][][]byte, len(spec.Containers))
-	p.adds.mounts = make([][][]byte, len(spec.Containers))
+	n := len(pod.Spec.Containers)
+	p.adds.env, p.adds.mounts = make([][]rendered, n), make([][]rendered, n)
+	p.adds.envNames, p.adds.mountPaths = make([][]string, n), make([][]string, n)
 	return p
 }
 
@@ -94,9 +64,8 @@ func newPlan(pod *podView, ns Namespace, opts Options) *plan {
 // sidecar is mandatory, and comes back as a warning (the sidecar left out) when not.
 func (p *plan) add(sc *config.Sidecar, values map[string]string) (warning string, err error) {
 	problems := p.clashes(sc)
-	var a additions
 	if len(problems) == 0 {
-		if err := p.render(sc, values, &a); err != nil {
+		if err := p.render(sc, values); err != nil {
 			problems = append(problems, err.Error())
 		}
 	}
@@ -107,7 +76,7 @@ func (p *plan) add(sc *config.Sidecar, values map[string]string) (warning string
 		}
 		return "", deny(metav1.StatusReasonConflict, "%s", msg)
 	}
-	p.commit(sc, &a)
+	p.status = append(p.status, injected{Name: sc.Name, Hash: sc.Hash, sidecar: sc})
 	return "", nil
 }
 
@@ -116,167 +85,166 @@ func (p *plan) clashes(sc *config.Sidecar) []string {
 	var problems []string
 	for _, list := range [][]config.Part{sc.InitContainers, sc.Containers} {
 		for _, c := range list {
-			if owner, ok := p.containerNames[c.Name]; ok {
+			if owner := p.containerOwner(c.Name); owner != "" {
 				problems = append(problems, fmt.Sprintf("container name %q is already used by %s", c.Name, owner))
 			}
 			for _, port := range c.Ports {
-				if owner, ok := p.ports[port]; ok {
+				if owner := p.portOwner(port); owner != "" {
 					problems = append(problems, fmt.Sprintf("port %d/%s of container %q is already used by %s", port.Number, port.Protocol, c.Name, owner))
 				}
 			}
 		}
 	}
 	for _, v := range sc.Volumes {
-		if owner, ok := p.volumeNames[v.Name]; ok {
+		if owner := p.volumeOwner(v.Name); owner != "" {
 			problems = append(problems, fmt.Sprintf("volume name %q is already used by %s", v.Name, owner))
 		}
 	}
 	return problems
 }
 
-// render executes sc's templates into a; nothing is added to the plan until all succeed.
-func (p *plan) render(sc *config.Sidecar, values map[string]string, a *additions) error {
+func (p *plan) containerOwner(name string) string {
+	spec := p.pod.Spec
+	for _, list := range [][]containerView{spec.Containers, spec.InitContainers} {
+		for _, c := range list {
+			if c.Name == name {
+				return "the pod"
+			}
+		}
+	}
+	return p.sidecarOwning(func(sc *config.Sidecar) bool {
+		return slices.ContainsFunc(sc.Containers, named(name)) || slices.ContainsFunc(sc.InitContainers, named(name))
+	})
+}
+
+func (p *plan) volumeOwner(name string) string {
+	if slices.Contains(p.pod.Spec.Volumes, name) {
+		return "the pod"
+	}
+	return p.sidecarOwning(func(sc *config.Sidecar) bool { return slices.ContainsFunc(sc.Volumes, named(name)) })
+}
+
+func (p *plan) portOwner(port config.Port) string {
+	spec := p.pod.Spec
+	for _, list := range [][]containerView{spec.Containers, spec.InitContainers} {
+		for _, c := range list {
+			for _, cp := range c.Ports {
+				if cp.ContainerPort == port.Number && protocol(cp.Protocol) == port.Protocol {
+					return fmt.Sprintf("container %q of the pod", c.Name)
+				}
+			}
+		}
+	}
+	return p.sidecarOwning(func(sc *config.Sidecar) bool {
+		return slices.ContainsFunc(sc.Containers, func(c config.Part) bool { return slices.Contains(c.Ports, port) })
+	})
+}
+
+// sidecarOwning names the first sidecar already in the plan for which has is true.
+func (p *plan) sidecarOwning(has func(*config.Sidecar) bool) string {
+	for _, in := range p.status {
+		if in.sidecar != nil && has(in.sidecar) {
+			return fmt.Sprintf("sidecar %q", in.Name)
+		}
+	}
+	return ""
+}
+
+func named(name string) func(config.Part) bool {
+	return func(p config.Part) bool { return p.Name == name }
+}
+
+// render executes sc's templates into the plan. If one fails, what sc added is taken out
+// again for a best-effort sidecar; for a mandatory one the pod is denied anyway.
+func (p *plan) render(sc *config.Sidecar, values map[string]string) error {
+	var saved additions
+	if sc.FailurePolicy == config.FailurePolicyIgnore {
+		saved = p.adds.snapshot()
+	}
 	d := p.data
 	d.Values, d.Sidecar = values, sc.Name
 	native := sc.Native == config.NativeAlways || (sc.Native == config.NativeAuto && p.native)
-	var err error
-	one := func(part config.Part) []byte {
-		if err != nil {
-			return nil
-		}
-		var out []byte
-		out, err = part.JSON.Render(&d)
-		return out
-	}
+	r := renderer{data: &d}
+	a := &p.adds
 	for _, c := range sc.InitContainers {
-		a.initContainers = append(a.initContainers, one(c))
+		a.initContainers = append(a.initContainers, rendered{json: r.part(c)})
 	}
 	for _, c := range sc.Containers {
-		if js := one(c); native {
-			a.initContainers = append(a.initContainers, withRestartAlways(js))
+		if native {
+			a.initContainers = append(a.initContainers, rendered{json: r.part(c), native: true})
 		} else {
-			a.containers = append(a.containers, js)
+			a.containers = append(a.containers, rendered{json: r.part(c)})
 		}
 	}
 	for _, v := range sc.Volumes {
-		a.volumes = append(a.volumes, one(v))
+		a.volumes = append(a.volumes, rendered{json: r.part(v)})
 	}
-	for _, l := range sc.Labels {
-		if !p.labelKeys[l.Name] {
-			a.labels = append(a.labels, keyValue{l.Name, one(l)})
-		}
+	a.labels = p.addKeys(a.labels, sc.Labels, p.pod.labels(), &r)
+	a.annotations = p.addKeys(a.annotations, sc.Annotations, p.pod.annotations(), &r)
+	for i, c := range p.pod.Spec.Containers {
+		a.env[i], a.envNames[i] = addMissing(a.env[i], a.envNames[i], sc.Env, c.Env, &r)
+		a.mounts[i], a.mountPaths[i] = addMissing(a.mounts[i], a.mountPaths[i], sc.VolumeMounts, c.VolumeMounts, &r)
 	}
-	for _, an := range sc.Annotations {
-		if !p.annotationKeys[an.Name] {
-			a.annotations = append(a.annotations, keyValue{an.Name, one(an)})
-		}
-	}
-	a.env = p.forEachContainer(sc.Env, p.envNames, func(c containerView) []string { return namesOf(c.Env) }, one)
-	a.mounts = p.forEachContainer(sc.VolumeMounts, p.mountPaths, func(c containerView) []string { return mountPathsOf(c.VolumeMounts) }, one)
 	for _, s := range sc.ImagePullSecrets {
-		if !p.pullSecrets[s] {
+		if !slices.Contains(p.pod.Spec.ImagePullSecrets, s) && !slices.Contains(a.pullSecrets, s) {
 			a.pullSecrets = append(a.pullSecrets, s)
 		}
 	}
-	if err != nil {
-		return fmt.Errorf("a template failed: %v", err)
+	if r.err != nil {
+		p.adds.restore(saved)
+		return fmt.Errorf("a template failed: %v", r.err)
 	}
 	return nil
 }
 
-// forEachContainer renders the parts that each pod container does not have yet (by env
-// name or mount path), so that what the pod set is never overwritten.
-func (p *plan) forEachContainer(parts []config.Part, taken []map[string]bool, existing func(containerView) []string, render func(config.Part) []byte) [][][]byte {
-	if len(parts) == 0 {
+// addKeys adds the labels or annotations that neither the pod nor an earlier sidecar set.
+func (p *plan) addKeys(dst []keyValue, parts []config.Part, pod map[string]string, r *renderer) []keyValue {
+	for _, part := range parts {
+		if _, taken := pod[part.Name]; taken || slices.ContainsFunc(dst, func(kv keyValue) bool { return kv.key == part.Name }) {
+			continue
+		}
+		dst = append(dst, keyValue{part.Name, r.part(part)})
+	}
+	return dst
+}
+
+// addMissing adds the env vars (or mounts) a pod container has neither set itself (have)
+// nor received from an earlier sidecar (added). A container may have a thousand env vars
+// and a sidecar a few: scanning is cheaper than building a set.
+func addMissing(dst []rendered, added []string, parts []config.Part, have []string, r *renderer) ([]rendered, []string) {
+	for _, part := range parts {
+		if !slices.Contains(have, part.Name) && !slices.Contains(added, part.Name) {
+			dst = append(dst, rendered{json: r.part(part)})
+			added = append(added, part.Name)
+		}
+	}
+	return dst, added
+}
+
+// renderer renders parts and keeps the first error.
+type renderer struct {
+	data *tmpl.Data
+	err  error
+}
+
+func (r *renderer) part(p config.Part) []byte {
+	if r.err != nil {
 		return nil
 	}
-	out := make([][][]byte, len(p.pod.Spec.Containers))
-	for i, c := range p.pod.Spec.Containers {
-		if taken[i] == nil {
-			taken[i] = map[string]bool{}
-			for _, name := range existing(c) {
-				taken[i][name] = true
-			}
-		}
-		for _, part := range parts {
-			if !taken[i][part.Name] {
-				out[i] = append(out[i], render(part))
-			}
-		}
-	}
+	out, err := p.JSON.Render(r.data)
+	r.err = err
 	return out
 }
 
-// commit adds rendered additions to the plan and marks their names taken.
-func (p *plan) commit(sc *config.Sidecar, a *additions) {
-	owner := fmt.Sprintf("sidecar %q", sc.Name)
-	for _, list := range [][]config.Part{sc.InitContainers, sc.Containers} {
-		for _, c := range list {
-			p.containerNames[c.Name] = owner
-			for _, port := range c.Ports {
-				p.ports[port] = fmt.Sprintf("container %q of %s", c.Name, owner)
-			}
-		}
-	}
-	for _, v := range sc.Volumes {
-		p.volumeNames[v.Name] = owner
-	}
-	for _, kv := range a.labels {
-		p.labelKeys[kv.key] = true
-	}
-	for _, kv := range a.annotations {
-		p.annotationKeys[kv.key] = true
-	}
-	for _, s := range a.pullSecrets {
-		p.pullSecrets[s] = true
-	}
-	for i := range a.env {
-		for _, e := range sc.Env {
-			p.envNames[i][e.Name] = true
-		}
-		p.adds.env[i] = append(p.adds.env[i], a.env[i]...)
-	}
-	for i := range a.mounts {
-		for _, m := range sc.VolumeMounts {
-			p.mountPaths[i][m.Name] = true
-		}
-		p.adds.mounts[i] = append(p.adds.mounts[i], a.mounts[i]...)
-	}
-	p.adds.labels = append(p.adds.labels, a.labels...)
-	p.adds.annotations = append(p.adds.annotations, a.annotations...)
-	p.adds.initContainers = append(p.adds.initContainers, a.initContainers...)
-	p.adds.containers = append(p.adds.containers, a.containers...)
-	p.adds.volumes = append(p.adds.volumes, a.volumes...)
-	p.adds.pullSecrets = append(p.adds.pullSecrets, a.pullSecrets...)
-	p.status.Sidecars = append(p.status.Sidecars, injected{Name: sc.Name, Hash: sc.Hash})
+// snapshot records the lengths of the additions so a failed render can be undone.
+func (a *additions) snapshot() additions {
+	s := *a
+	s.env, s.mounts = slices.Clone(a.env), slices.Clone(a.mounts)
+	s.envNames, s.mountPaths = slices.Clone(a.envNames), slices.Clone(a.mountPaths)
+	return s
 }
 
-// withRestartAlways makes a rendered container a native sidecar. Rendered containers are
-// JSON objects with at least a name, so the member can be put first.
-func withRestartAlways(container []byte) []byte {
-	if len(container) < 2 || container[0] != '{' {
-		return container
-	}
-	out := make([]byte, 0, len(container)+26)
-	out = append(out, `{"restartPolicy":"Always",`...)
-	return append(out, container[1:]...)
-}
-
-func namesOf(list []named) []string {
-	out := make([]string, len(list))
-	for i, n := range list {
-		out[i] = n.Name
-	}
-	return out
-}
-
-func mountPathsOf(list []mountView) []string {
-	out := make([]string, len(list))
-	for i, m := range list {
-		out[i] = m.MountPath
-	}
-	return out
-}
+func (a *additions) restore(s additions) { *a = s }
 
 func protocol(p string) corev1.Protocol {
 	if p == "" {

@@ -14,8 +14,27 @@ type status struct {
 }
 
 type injected struct {
-	Name string `json:"name"`
-	Hash string `json:"hash"`
+	Name    string          `json:"name"`
+	Hash    string          `json:"hash"`
+	sidecar *config.Sidecar // in the plan, to name who took a name
+}
+
+// appendStatus writes the status annotation's value, as a JSON string, without reflection.
+func appendStatus(dst []byte, list []injected) []byte {
+	var js []byte
+	js = append(js, `{"sidecars":[`...)
+	for i, in := range list {
+		if i > 0 {
+			js = append(js, ',')
+		}
+		js = append(js, `{"name":`...)
+		js = appendString(js, in.Name)
+		js = append(js, `,"hash":`...)
+		js = appendString(js, in.Hash)
+		js = append(js, '}')
+	}
+	js = append(js, "]}"...)
+	return appendString(dst, string(js))
 }
 
 // staleWarnings compares a pod's status with the config: a sidecar whose definition has

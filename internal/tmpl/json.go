@@ -21,6 +21,7 @@ type JSON struct {
 type part struct {
 	literal []byte
 	hole    *template.Template
+	fast    fastTemplate // the hole's reflection-free form, when it has one
 }
 
 // hole marks a template string while the value is re-marshalled; a NUL cannot occur in a
@@ -55,7 +56,7 @@ func Compile(path string, value []byte) (*JSON, error) {
 			j.parts = append(j.parts, part{literal: bytes.Clone(lit)})
 		}
 		if i < len(holes) {
-			j.parts = append(j.parts, part{hole: holes[i]})
+			j.parts = append(j.parts, part{hole: holes[i], fast: fastForm(holes[i])})
 		}
 	}
 	return j, nil
@@ -110,6 +111,12 @@ func (j *JSON) Append(dst []byte, d *Data) ([]byte, error) {
 		if p.hole == nil {
 			dst = append(dst, p.literal...)
 			continue
+		}
+		if p.fast != nil {
+			var ok bool
+			if dst, ok = p.fast.appendQuoted(dst, d, &sb); ok {
+				continue
+			}
 		}
 		sb.Reset()
 		if err := p.hole.Execute(&sb, d); err != nil {

@@ -1,0 +1,100 @@
+package webhook
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// The result label of tandem_admission_requests_total.
+const (
+	resultInjected  = "injected"  // allowed with a patch
+	resultUnchanged = "unchanged" // allowed as it is: not a pod CREATE, opted out, nothing asked
+	resultDenied    = "denied"    // the engine refused the pod
+	resultError     = "error"     // no admission decision: bad request, no config, panic
+)
+
+// metrics are the server's Prometheus metrics, in a registry of their own: nothing else in
+// the process (client-go, controller-runtime) adds to what /metrics shows.
+type metrics struct {
+	registry       *prometheus.Registry
+	requests       *prometheus.CounterVec
+	injections     *prometheus.CounterVec
+	duration       prometheus.Histogram
+	configReloads  *prometheus.CounterVec
+	configLastGood prometheus.Gauge
+	certExpiry     prometheus.Gauge
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tandem_admission_requests_total",
+			Help: "Admission requests answered, by operation and result (injected, unchanged, denied, error).",
+		}, []string{"operation", "result"}),
+		injections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tandem_injections_total",
+			Help: "Sidecars injected into pods, by sidecar and result.",
+		}, []string{"sidecar", "result"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "tandem_admission_duration_seconds",
+			Help: "Time from reading an admission request's headers to writing its response.",
+			// Admission is expected in well under a millisecond; the API server gives up at 10 s
+			// by default.
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
+		}),
+		configReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tandem_config_reloads_total",
+			Help: "Loads of the configuration file, by result (success, failure). A failure keeps the last good configuration serving.",
+		}, []string{"result"}),
+		configLastGood: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tandem_config_last_reload_successful",
+			Help: "1 if the last load of the configuration file succeeded, 0 if it failed.",
+		}),
+		certExpiry: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tandem_certificate_expiry_timestamp_seconds",
+			Help: "When the serving certificate in use expires, in seconds since the Unix epoch.",
+		}),
+	}
+	m.registry.MustRegister(m.requests, m.injections, m.duration, m.configReloads, m.configLastGood, m.certExpiry,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// observeAdmission records one answered request. operation comes from the request, so it
+// is folded to the four Kubernetes operations to keep the label's values bounded.
+func (m *metrics) observeAdmission(operation, result string, injected []string, elapsed time.Duration) {
+	m.requests.WithLabelValues(operationLabel(operation), result).Inc()
+	for _, name := range injected {
+		m.injections.WithLabelValues(name, resultInjected).Inc()
+	}
+	m.duration.Observe(elapsed.Seconds())
+}
+
+func operationLabel(operation string) string {
+	switch operation {
+	case "CREATE", "UPDATE", "DELETE", "CONNECT":
+		return operation
+	}
+	return "unknown"
+}
+
+func (m *metrics) observeConfigReload(ok bool) {
+	if ok {
+		m.configReloads.WithLabelValues("success").Inc()
+		m.configLastGood.Set(1)
+		return
+	}
+	m.configReloads.WithLabelValues("failure").Inc()
+	m.configLastGood.Set(0)
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
+}
