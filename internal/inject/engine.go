@@ -55,40 +55,47 @@ func deny(reason metav1.StatusReason, format string, args ...any) *Error {
 // a Pod, or the pod template of a workload, in JSON. Inject reads nothing but its
 // arguments, and the same arguments always give the same result.
 func Inject(raw []byte, ns Namespace, cfg *config.Config, opts Options) (Result, error) {
+	res, _, err := inject(raw, ns, cfg, opts)
+	return res, err
+}
+
+// inject is Inject that also returns the plan the patch was written from (nil when there
+// is no patch), so that tests can check the patch against an independent application.
+func inject(raw []byte, ns Namespace, cfg *config.Config, opts Options) (Result, *plan, error) {
 	pod, err := decodePod(raw)
 	if err != nil {
-		return Result{}, deny(metav1.StatusReasonBadRequest, "the pod is not valid JSON of a pod: %v", err)
+		return Result{}, nil, deny(metav1.StatusReasonBadRequest, "the pod is not valid JSON of a pod: %v", err)
 	}
 	if ns.Name == "" && pod.Metadata != nil {
 		ns.Name = pod.Metadata.Namespace
 	}
 	sel, optedOut := selectSidecars(pod, ns)
 	if optedOut {
-		return Result{Reason: "opted out by the label " + InjectKey + "=false"}, nil
+		return Result{Reason: "opted out by the label " + InjectKey + "=false"}, nil, nil
 	}
 	if status, ok := pod.annotations()[StatusKey]; ok {
-		return Result{Reason: "already injected", Warnings: staleWarnings(status, cfg)}, nil
+		return Result{Reason: "already injected", Warnings: staleWarnings(status, cfg)}, nil, nil
 	}
 	if len(sel.names) == 0 {
-		return Result{Reason: "no sidecars requested"}, nil
+		return Result{Reason: "no sidecars requested"}, nil, nil
 	}
 	if pod.Spec == nil {
-		return Result{}, deny(metav1.StatusReasonBadRequest, "the pod has no spec")
+		return Result{}, nil, deny(metav1.StatusReasonBadRequest, "the pod has no spec")
 	}
 	sidecars, err := resolve(sel, ns, cfg)
 	if err != nil {
-		return Result{}, err
+		return Result{}, nil, err
 	}
 	values, err := knobValues(pod, sidecars, cfg)
 	if err != nil {
-		return Result{}, err
+		return Result{}, nil, err
 	}
 	p := newPlan(pod, ns, opts)
 	var res Result
 	for _, sc := range sidecars {
 		warning, err := p.add(sc, values[sc.Name])
 		if err != nil {
-			return Result{}, err
+			return Result{}, nil, err
 		}
 		if warning != "" {
 			res.Warnings = append(res.Warnings, warning)
@@ -98,11 +105,11 @@ func Inject(raw []byte, ns Namespace, cfg *config.Config, opts Options) (Result,
 	}
 	if len(res.Injected) == 0 {
 		res.Reason = "no sidecar could be injected"
-		return res, nil
+		return res, nil, nil
 	}
 	res.Patch = p.patch()
 	res.Reason = "injected " + strings.Join(res.Injected, ", ") + " as requested by " + sel.source
-	return res, nil
+	return res, p, nil
 }
 
 // resolve maps the requested names to sidecars, enforcing each sidecar's namespaces.

@@ -1,0 +1,174 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tandem-io/tandem/internal/config"
+	"github.com/tandem-io/tandem/internal/inject"
+)
+
+// MaxBodySize bounds an admission request. The API server stores objects of up to about
+// 1.5 MiB (etcd's request limit), and an UPDATE review carries two of them with some
+// encoding overhead; anything larger is not from an API server.
+const MaxBodySize = 7 << 20
+
+// Header values set on every response, allocated once.
+var (
+	jsonContentType = []string{"application/json"}
+	allowPost       = []string{http.MethodPost}
+)
+
+// handler answers AdmissionReviews on POST /mutate. It reads the review with a streaming
+// scanner into pooled buffers and writes the response by hand: decoding a pod into Go
+// types costs ten times what TLS does, and an admission webhook sits in the path of every
+// pod creation in the cluster.
+type handler struct {
+	config     *atomic.Pointer[config.Config]
+	namespaces namespaceSource
+	inject     inject.Options
+	metrics    *metrics
+	log        *slog.Logger
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	ex := getExchange()
+	defer putExchange(ex)
+	defer h.recoverPanic(w, start)
+
+	if status, msg := checkRequest(r); status != 0 {
+		h.reject(w, r, status, msg, start)
+		return
+	}
+	cfg := h.config.Load()
+	if cfg == nil {
+		h.reject(w, r, http.StatusServiceUnavailable, "Tandem has no valid configuration loaded yet", start)
+		return
+	}
+	if status, msg := ex.readBody(r); status != 0 {
+		h.reject(w, r, status, msg, start)
+		return
+	}
+	rv, err := ex.scanner.scan(&ex.body)
+	if err != nil {
+		h.reject(w, r, http.StatusBadRequest, err.Error(), start)
+		return
+	}
+	v, res, result := h.admit(r.Context(), &rv, cfg)
+	ex.out = appendReview(ex.out[:0], &rv, &v)
+	header := w.Header()
+	header["Content-Type"] = jsonContentType
+	header["Content-Length"] = []string{strconv.Itoa(len(ex.out))}
+	_, _ = w.Write(ex.out) // a failed write is the client gone; nothing to answer
+	elapsed := time.Since(start)
+	h.metrics.observeAdmission(rv.operation, result, res.Injected, elapsed)
+	h.logAdmission(r.Context(), &rv, &v, &res, result, elapsed)
+}
+
+// checkRequest rejects what is not an AdmissionReview POST before the body is read.
+func checkRequest(r *http.Request) (status int, msg string) {
+	if r.Method != http.MethodPost {
+		return http.StatusMethodNotAllowed, "admission requests are POSTed"
+	}
+	if !isJSON(r.Header.Get("Content-Type")) {
+		return http.StatusUnsupportedMediaType, "the content type must be application/json"
+	}
+	if r.ContentLength > MaxBodySize {
+		return http.StatusRequestEntityTooLarge, tooLarge
+	}
+	return 0, ""
+}
+
+var tooLarge = "the body is larger than " + strconv.Itoa(MaxBodySize>>20) + " MiB"
+
+// isJSON accepts application/json with optional parameters (charset), in any case.
+func isJSON(contentType string) bool {
+	mediaType, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mediaType), "application/json")
+}
+
+// admit decides on one review: pods being created go through the engine, everything else
+// is allowed as it is. The result names the outcome for metrics and logs.
+func (h *handler) admit(ctx context.Context, rv *review, cfg *config.Config) (verdict, inject.Result, string) {
+	if !rv.isPodCreate() {
+		return allowed(nil), inject.Result{Reason: "not a pod being created"}, resultUnchanged
+	}
+	ns := h.namespaces.namespace(ctx, rv.namespace)
+	res, err := inject.Inject(rv.object, ns, cfg, h.inject)
+	if err != nil {
+		var denial *inject.Error
+		if errors.As(err, &denial) {
+			return denied(denial.Reason, denial.Message), res, resultDenied
+		}
+		return denied(metav1.StatusReasonInternalError, err.Error()), res, resultDenied
+	}
+	if res.Patch == nil {
+		return allowed(res.Warnings), res, resultUnchanged
+	}
+	return patched(res.Patch, res.Warnings), res, resultInjected
+}
+
+// reject answers a request that is not a well-formed AdmissionReview with an HTTP error.
+// The API server treats it as a failed call and applies the webhook's failurePolicy.
+func (h *handler) reject(w http.ResponseWriter, r *http.Request, status int, msg string, start time.Time) {
+	if status == http.StatusMethodNotAllowed {
+		w.Header()["Allow"] = allowPost
+	}
+	http.Error(w, msg, status)
+	h.metrics.observeAdmission("", resultError, nil, time.Since(start))
+	h.log.LogAttrs(r.Context(), slog.LevelWarn, "request rejected",
+		slog.Int("status", status), slog.String("error", msg), slog.String("remote", r.RemoteAddr))
+}
+
+// recoverPanic turns a panic in the engine or the handler into a 500 and a log line with
+// the stack, so that one bad request costs one failed call, never the server.
+func (h *handler) recoverPanic(w http.ResponseWriter, start time.Time) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	if p == http.ErrAbortHandler { // net/http's way to abort a response; it logs nothing
+		panic(p)
+	}
+	h.log.Error("panic while answering an admission request", "panic", p, "stack", string(debug.Stack()))
+	http.Error(w, "internal error in Tandem; see its logs", http.StatusInternalServerError)
+	h.metrics.observeAdmission("", resultError, nil, time.Since(start))
+}
+
+// logAdmission writes one line per admission: who, what was decided and why, never the
+// pod's contents. Requests Tandem does not inject are logged at debug only.
+func (h *handler) logAdmission(ctx context.Context, rv *review, v *verdict, res *inject.Result, result string, elapsed time.Duration) {
+	level := slog.LevelInfo
+	if !rv.isPodCreate() {
+		level = slog.LevelDebug
+	}
+	if !h.log.Enabled(ctx, level) {
+		return
+	}
+	reason := res.Reason
+	if !v.allowed {
+		reason = v.message
+	}
+	h.log.LogAttrs(ctx, level, "admission",
+		slog.String("uid", rv.uid),
+		slog.String("operation", rv.operation),
+		slog.String("resource", rv.resource),
+		slog.String("namespace", rv.namespace),
+		slog.String("pod", rv.name),
+		slog.String("result", result),
+		slog.Any("sidecars", res.Injected),
+		slog.String("reason", reason),
+		slog.Int("warnings", len(v.warnings)),
+		slog.Duration("duration", elapsed),
+	)
+}
