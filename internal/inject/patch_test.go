@@ -1,0 +1,47 @@
+package inject
+
+import "testing"
+
+func TestEscapePointer(t *testing.T) {
+	tests := map[string]struct{ key, want string }{
+		"a plain key is unchanged":        {"app", "app"},
+		"a slash becomes ~1":              {"app.kubernetes.io/name", "app.kubernetes.io~1name"},
+		"a tilde becomes ~0":              {"a~b", "a~0b"},
+		"a tilde is escaped before slash": {"~/", "~0~1"},
+		"an escaped-looking key survives": {"x~1y", "x~01y"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := escapePointer(tc.key); got != tc.want {
+				t.Errorf("escapePointer(%q) = %q, want %q", tc.key, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseList(t *testing.T) {
+	tests := map[string]struct {
+		in   string
+		want []string
+	}{
+		"commas separate names":         {"proxy,logs", []string{"proxy", "logs"}},
+		"dots separate names in labels": {"proxy.logs", []string{"proxy", "logs"}},
+		"spaces and blanks are dropped": {" proxy , ,logs ", []string{"proxy", "logs"}},
+		"repeats are dropped":           {"proxy,proxy", []string{"proxy"}},
+		"false means none":              {"false", nil},
+		"empty means none":              {"", nil},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := parseList(tc.in)
+			if len(got) != len(tc.want) {
+				t.Fatalf("parseList(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Fatalf("parseList(%q) = %q, want %q", tc.in, got, tc.want)
+				}
+			}
+		})
+	}
+}

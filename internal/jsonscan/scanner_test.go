@@ -1,0 +1,176 @@
+package jsonscan
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+func TestReadsChosenMembers(t *testing.T) {
+	doc := []byte(` {"skip": {"deep": [1, "]}", {"x": null}], "s": "a\"b"}, "name": "pod", "n": 42,
+		"list": [ {"k": "v1"}, {"k": "v\u00e92"} ], "t": true, "f": false, "z": null, "e": -1.5e3 } `)
+	s := New(doc)
+	var name string
+	var n int64
+	var ks []string
+	if !s.BeginObject() {
+		t.Fatal(s.Err())
+	}
+	for key, ok := s.NextKey(); ok; key, ok = s.NextKey() {
+		switch string(key) {
+		case "name":
+			name = s.String()
+		case "n":
+			n = s.Int()
+		case "list":
+			s.BeginArray()
+			for s.NextElement() {
+				s.BeginObject()
+				for k, ok := s.NextKey(); ok; k, ok = s.NextKey() {
+					if string(k) == "k" {
+						ks = append(ks, s.String())
+					} else {
+						s.Skip()
+					}
+				}
+			}
+		default:
+			s.Skip()
+		}
+	}
+	if err := s.End(); err != nil {
+		t.Fatal(err)
+	}
+	if name != "pod" || n != 42 || len(ks) != 2 || ks[0] != "v1" || ks[1] != "vé2" {
+		t.Fatalf("read name=%q n=%d ks=%q", name, n, ks)
+	}
+}
+
+func TestRejectsMalformedInput(t *testing.T) {
+	tests := map[string]string{
+		"an unterminated string":       `{"a": "b}`,
+		"an unterminated object":       `{"a": {"b": 1}`,
+		"mismatched brackets":          `{"a": [1, 2}}`,
+		"a missing colon":              `{"a" 1}`,
+		"a missing comma":              `{"a": 1 "b": 2}`,
+		"a trailing comma":             `{"a": 1,}`,
+		"a leading comma":              `{, "a": 1}`,
+		"trailing data":                `{"a": 1} x`,
+		"a bad literal":                `{"a": nul}`,
+		"a control character":          "{\"a\": \"x\x01y\"}",
+		"a bad escape":                 `{"a": "\q"}`,
+		"nothing":                      ``,
+		"a key that is not a string":   `{1: 2}`,
+		"an array where object wanted": `[1]`,
+	}
+	for name, doc := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := New([]byte(doc))
+			if s.BeginObject() {
+				for _, ok := s.NextKey(); ok; _, ok = s.NextKey() {
+					if s.Peek() == '"' {
+						_ = s.String()
+					} else {
+						s.Skip()
+					}
+				}
+			}
+			if s.End() == nil {
+				t.Fatalf("%q was accepted", doc)
+			}
+		})
+	}
+}
+
+func TestRawReturnsTheValue(t *testing.T) {
+	s := New([]byte(`{"object": {"a": [1, {"b": "}"}]} , "x": 1}`))
+	s.BeginObject()
+	s.NextKey()
+	raw := s.Raw()
+	if string(raw) != `{"a": [1, {"b": "}"}]}` {
+		t.Fatalf("raw = %s", raw)
+	}
+}
+
+func TestDepthIsBounded(t *testing.T) {
+	doc := bytes.Repeat([]byte("["), maxDepth+1)
+	s := New(doc)
+	s.Skip()
+	if s.Err() == nil {
+		t.Fatal("unbounded nesting was accepted")
+	}
+}
+
+// FuzzScanner walks arbitrary input, reading every string and skipping everything else:
+// it must never panic, must accept what encoding/json accepts, and must read the same
+// strings as encoding/json.
+func FuzzScanner(f *testing.F) {
+	f.Add([]byte(`{"a": "b", "c": [1, 2, {"d": null}], "e": "\u00e9\n"}`))
+	f.Add([]byte(`{"a": {"b": {"c": "\"\\"}}}`))
+	f.Add([]byte(`{"a": [}`))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		s := New(doc)
+		got := map[string]string{}
+		if s.Peek() == '{' && s.BeginObject() {
+			for key, ok := s.NextKey(); ok; key, ok = s.NextKey() {
+				k := string(key)
+				if s.Peek() == '"' {
+					got[k] = s.String()
+				} else {
+					s.Skip()
+				}
+			}
+		} else {
+			s.Skip()
+		}
+		err := s.End()
+		var want map[string]any
+		strictErr := json.Unmarshal(doc, &want)
+		if json.Valid(doc) && err != nil {
+			t.Fatalf("valid JSON rejected: %v\n%q", err, doc)
+		}
+		if strictErr != nil || err != nil {
+			return
+		}
+		for k, v := range got {
+			if w, ok := want[k].(string); ok && w != v && !duplicateKeys(doc) {
+				t.Fatalf("member %q read as %q, encoding/json reads %q", k, v, w)
+			}
+		}
+	})
+}
+
+// duplicateKeys reports whether doc repeats a key, where the scanner (first) and
+// encoding/json (last) legitimately differ.
+func duplicateKeys(doc []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	seen := map[string]bool{}
+	depth := 0
+	expectKey := false
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			if v == '{' || v == '[' {
+				depth++
+			} else {
+				depth--
+			}
+			expectKey = v == '{' && depth == 1
+			continue
+		case string:
+			if depth == 1 && expectKey {
+				if seen[v] {
+					return true
+				}
+				seen[v] = true
+				expectKey = false
+				continue
+			}
+		}
+		expectKey = depth == 1
+	}
+}
