@@ -221,9 +221,12 @@ func addMissing(dst []rendered, added []string, parts []config.Part, have []stri
 	return dst, added
 }
 
-// renderer renders parts and keeps the first error.
+// renderer renders parts into one growing buffer, handing out a slice of it for each,
+// and keeps the first error. One buffer per sidecar instead of one per part: admission
+// allocates little.
 type renderer struct {
 	data *tmpl.Data
+	buf  []byte
 	err  error
 }
 
@@ -231,9 +234,14 @@ func (r *renderer) part(p config.Part) []byte {
 	if r.err != nil {
 		return nil
 	}
-	out, err := p.JSON.Render(r.data)
-	r.err = err
-	return out
+	if r.buf == nil {
+		r.buf = make([]byte, 0, 4096)
+	}
+	start := len(r.buf)
+	r.buf, r.err = p.JSON.Append(r.buf, r.data)
+	// A full slice expression, so that nothing appended later can reach into this part;
+	// when buf grows, earlier parts keep the old array.
+	return r.buf[start:len(r.buf):len(r.buf)]
 }
 
 // snapshot records the lengths of the additions so a failed render can be undone.

@@ -2,6 +2,7 @@ package inject
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/tandem-io/tandem/internal/jsonscan"
 )
@@ -156,8 +157,8 @@ func (d *viewDecoder) strMap(field string) map[string]string {
 	}
 	m := map[string]string{}
 	for key, ok := d.s.NextKey(); ok && d.ok(); key, ok = d.s.NextKey() {
-		k := string(key) // map keys are kept, so they are copied
-		m[k] = d.str(field, "["+k+"]")
+		// Like every string of the view, the key aliases the raw pod.
+		m[unsafe.String(unsafe.SliceData(key), len(key))] = d.str(field, "[]")
 	}
 	return m
 }
