@@ -3,8 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"os/exec"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"

@@ -1,0 +1,144 @@
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+)
+
+// TestDeploymentProducesPod proves the control plane is real: a Deployment
+// goes through the deployment and replicaset controllers and ServiceAccount
+// admission and ends up as a Pod. Stopping must leave no process behind.
+func TestDeploymentProducesPod(t *testing.T) {
+	cp := StartForTest(t, Options{})
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	client := kubernetes.NewForConfigOrDie(cp.RESTConfig)
+
+	ns, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "controlplane-test-"},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cp.WaitForDefaultServiceAccount(ctx, ns.Name); err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{"app": "pause"}
+	_, err = client.AppsV1().Deployments(ns.Name).Create(ctx, &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "pause"},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](1),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{
+					{Name: "pause", Image: "registry.k8s.io/pause:3.10"},
+				}},
+			},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		pods, err := client.CoreV1().Pods(ns.Name).List(ctx, metav1.ListOptions{LabelSelector: "app=pause"})
+		return err == nil && len(pods.Items) > 0, nil
+	})
+	if err != nil {
+		t.Fatalf("no pod for deployment pause: %v", err)
+	}
+
+	// kubectl must accept the stamped server version and the kubeconfig.
+	out, err := cp.Kubectl(ctx, "get", "pods", "-n", ns.Name, "-o", "name")
+	if err != nil || !strings.HasPrefix(string(out), "pod/pause-") {
+		t.Fatalf("kubectl get pods = %q, %v", out, err)
+	}
+
+	assertStopsCleanly(t, cp)
+}
+
+func assertStopsCleanly(t *testing.T, cp *ControlPlane) {
+	t.Helper()
+	var pids []int
+	for _, p := range cp.procs {
+		pids = append(pids, p.cmd.Process.Pid)
+	}
+	if len(pids) != 3 {
+		t.Fatalf("expected 3 processes, got %d", len(pids))
+	}
+	if err := cp.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	for _, pid := range pids {
+		// Signal 0 probes existence; the whole process group must be gone.
+		if err := syscall.Kill(-pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("process group %d still exists after Stop (kill: %v)", pid, err)
+		}
+	}
+	if _, err := os.Stat(cp.Dir); !os.IsNotExist(err) {
+		t.Errorf("Dir %s not removed: %v", cp.Dir, err)
+	}
+	if err := cp.Stop(); err != nil {
+		t.Errorf("second Stop: %v", err)
+	}
+}
+
+// TestMissingBinaries checks the error tells people how to get the binaries.
+func TestMissingBinaries(t *testing.T) {
+	t.Setenv(binDirEnv, t.TempDir())
+	_, err := Start(t.Context(), Options{})
+	if err == nil || !strings.Contains(err.Error(), "make k8s-binaries") {
+		t.Fatalf("Start with empty bin dir: %v", err)
+	}
+}
+
+// TestVersionsMatchScript keeps BinDir in step with hack/k8s-binaries.sh.
+func TestVersionsMatchScript(t *testing.T) {
+	script, err := os.ReadFile("../../../hack/k8s-binaries.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^K8S_VERSION=(\S+) ETCD_VERSION=(\S+)$`).FindSubmatch(script)
+	if m == nil || string(m[1]) != K8sVersion || string(m[2]) != EtcdVersion {
+		t.Fatalf("hack/k8s-binaries.sh pins %q, package pins %s/%s", m, K8sVersion, EtcdVersion)
+	}
+}
+
+// TestStartFailureReportsLogTail makes kube-apiserver crash on start: Start
+// must fail fast with the component's own output instead of timing out.
+func TestStartFailureReportsLogTail(t *testing.T) {
+	cached, fake := BinDir(), t.TempDir()
+	for _, name := range []string{etcdBin, kcmBin, kubectlBin} {
+		if err := os.Symlink(filepath.Join(cached, name), filepath.Join(fake, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	crash := "#!/bin/sh\necho 'bad flag: boom' >&2\nexit 3\n"
+	if err := os.WriteFile(filepath.Join(fake, apiserverBin), []byte(crash), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(binDirEnv, fake)
+
+	_, err := Start(t.Context(), Options{LogDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "kube-apiserver exited") || !strings.Contains(err.Error(), "bad flag: boom") {
+		t.Fatalf("Start with crashing kube-apiserver: %v", err)
+	}
+	if testing.Verbose() {
+		t.Log(err)
+	}
+}
