@@ -204,22 +204,20 @@ func validateKnobs(s *SidecarSpec) field.ErrorList {
 }
 
 func dnsLabel(p *field.Path, v string) field.ErrorList {
-	if v == "" {
-		return field.ErrorList{field.Required(p, "")}
-	}
-	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Label(v) {
-		errs = append(errs, field.Invalid(p, v, msg))
-	}
-	return errs
+	return check(p, v, validation.IsDNS1123Label)
 }
 
 func dnsSubdomain(p *field.Path, v string) field.ErrorList {
+	return check(p, v, validation.IsDNS1123Subdomain)
+}
+
+// check requires a value and reports each of the validator's complaints about it.
+func check(p *field.Path, v string, validate func(string) []string) field.ErrorList {
 	if v == "" {
 		return field.ErrorList{field.Required(p, "")}
 	}
 	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Subdomain(v) {
+	for _, msg := range validate(v) {
 		errs = append(errs, field.Invalid(p, v, msg))
 	}
 	return errs

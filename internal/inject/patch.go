@@ -103,20 +103,17 @@ func (w *patchWriter) item(path string, r rendered) {
 // appendAll appends items to the list at path, which holds existing items; a list that
 // is absent, null or empty is added whole.
 func (w *patchWriter) appendAll(path string, existing int, items []rendered) {
-	if len(items) == 0 {
-		return
-	}
-	if existing == 0 {
-		w.whole(path, items)
-		return
-	}
-	for _, item := range items {
-		w.item(path+"/-", item)
-	}
+	w.addItems(path, existing, items, func(int) string { return path + "/-" })
 }
 
 // insertFront puts items, in order, before the existing items of the list at path.
 func (w *patchWriter) insertFront(path string, existing int, items []rendered) {
+	w.addItems(path, existing, items, func(i int) string { return path + "/" + strconv.Itoa(i) })
+}
+
+// addItems adds items one by one at the paths at gives, or the whole list where the pod
+// has none.
+func (w *patchWriter) addItems(path string, existing int, items []rendered, at func(i int) string) {
 	if len(items) == 0 {
 		return
 	}
@@ -125,7 +122,7 @@ func (w *patchWriter) insertFront(path string, existing int, items []rendered) {
 		return
 	}
 	for i, item := range items {
-		w.item(path+"/"+strconv.Itoa(i), item)
+		w.item(at(i), item)
 	}
 }
 
