@@ -75,12 +75,20 @@ fi
 # Build into a temp dir on the same filesystem and rename it into place, so
 # an interrupted build never leaves a half-populated cache behind.
 tmp=$(mktemp -d "$dest/.build.XXXXXX")
+chmod 755 "$tmp" # mktemp creates it 0700
 trap 'rm -rf "$tmp"' EXIT
+# If only this script is signalled (e.g. a CI timeout), stop the build too.
+child=
+trap '[[ -z $child ]] || kill "$child" 2>/dev/null; exit 130' INT TERM
 
 build() { # name module-dir package
 	local start=$SECONDS
 	log "building $1 ($3) ..."
-	(cd "$2" && CGO_ENABLED=0 GOWORK=off go build "${buildflags[@]}" -o "$tmp/$1" "$3")
+	# In the background so the trap above can run while go build works.
+	(cd "$2" && CGO_ENABLED=0 GOWORK=off exec go build "${buildflags[@]}" -o "$tmp/$1" "$3") &
+	child=$!
+	wait "$child"
+	child=
 	log "built $1 in $((SECONDS - start))s"
 }
 
