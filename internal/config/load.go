@@ -92,6 +92,7 @@ func (l *loader) parse(data []byte) *Config {
 		}
 		seen[name] = true
 		if sc != nil && len(l.errs) == 0 {
+			sc.Index = len(cfg.Sidecars)
 			cfg.byName[sc.Name] = sc
 			cfg.Sidecars = append(cfg.Sidecars, sc)
 		}

@@ -82,7 +82,9 @@ func (c *Config) Names() []string {
 
 // Sidecar is one prepared sidecar.
 type Sidecar struct {
-	Name          string
+	Name string
+	// Index is the sidecar's position in the file: sidecars are injected in this order.
+	Index         int
 	Native        NativeMode
 	FailurePolicy FailurePolicy
 	// Namespaces selects the namespaces allowed to request the sidecar; nil allows all.

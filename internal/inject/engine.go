@@ -2,6 +2,7 @@ package inject
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -112,7 +113,8 @@ func inject(raw []byte, ns Namespace, cfg *config.Config, opts Options) (Result,
 	return res, p, nil
 }
 
-// resolve maps the requested names to sidecars, enforcing each sidecar's namespaces.
+// resolve maps the requested names to sidecars, in config order, enforcing each
+// sidecar's namespaces.
 func resolve(sel selection, ns Namespace, cfg *config.Config) ([]*config.Sidecar, error) {
 	sidecars := make([]*config.Sidecar, 0, len(sel.names))
 	for _, name := range sel.names {
@@ -126,6 +128,10 @@ func resolve(sel selection, ns Namespace, cfg *config.Config) ([]*config.Sidecar
 		}
 		sidecars = append(sidecars, sc)
 	}
+	// Config order, not the order the pod wrote: the platform team decides which native
+	// sidecar starts first (a proxy before an agent that needs the network), and
+	// "logs,proxy" and "proxy,logs" give the same pod.
+	slices.SortFunc(sidecars, func(a, b *config.Sidecar) int { return a.Index - b.Index })
 	return sidecars, nil
 }
 

@@ -28,8 +28,8 @@ func TestInjectDecisions(t *testing.T) {
 		"a pod that asks nothing gets nothing": {
 			pod: `{"metadata":{}, ` + app + `}`, inMessage: "no sidecars requested",
 		},
-		"the annotation names the sidecars, in order": {
-			pod: `{"metadata":{"annotations":{"tandem.io/inject":"proxy,seed"}}, ` + app + `}`, injected: "proxy,seed",
+		"the annotation names the sidecars, injected in config order": {
+			pod: `{"metadata":{"annotations":{"tandem.io/inject":"proxy,seed"}}, ` + app + `}`, injected: "seed,proxy",
 		},
 		"the namespace label applies when the pod says nothing": {
 			pod: `{"metadata":{}, ` + app + `}`, ns: Namespace{LabelsKnown: true, Labels: map[string]string{"tandem.io/inject": "seed"}},
@@ -61,9 +61,10 @@ func TestInjectDecisions(t *testing.T) {
 			injected:   "seed",
 			warningHas: `sidecar "clash-soft" cannot be injected`,
 		},
-		"two sidecars that want the same name clash with each other": {
-			pod:    `{"metadata":{"annotations":{"tandem.io/inject":"clash-soft,clash-hard"}},"spec":{"containers":[{"name":"main"}]}}`,
-			reason: metav1.StatusReasonConflict, inMessage: `container name "app" is already used by sidecar "clash-soft"`,
+		"two sidecars that want the same name: the later one in config order clashes": {
+			pod:        `{"metadata":{"annotations":{"tandem.io/inject":"clash-soft,clash-hard"}},"spec":{"containers":[{"name":"main"}]}}`,
+			injected:   "clash-hard",
+			warningHas: `container name "app" is already used by sidecar "clash-hard"`,
 		},
 		"a knob for an unknown sidecar is rejected": {
 			pod:    `{"metadata":{"annotations":{"tandem.io/inject":"seed","tandem.io/sead.cpu":"1"}}, ` + app + `}`,
