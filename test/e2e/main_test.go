@@ -60,7 +60,15 @@ func run(m *testing.M) (int, error) {
 	if work, err = os.MkdirTemp("", "tandem-e2e-"); err != nil {
 		return 1, err
 	}
-	defer os.RemoveAll(work)
+	code := 1
+	defer func() {
+		// A failed run keeps every component's log (and Tandem's) for a look.
+		if code == 0 {
+			os.RemoveAll(work)
+		} else {
+			fmt.Fprintf(os.Stderr, "logs of etcd, kube-apiserver, kube-controller-manager and tandem kept in %s\n", work)
+		}
+	}()
 	if cp, err = controlplane.Start(ctx, controlplane.Options{LogDir: filepath.Join(work, "logs"), Out: os.Stderr}); err != nil {
 		return 1, err
 	}
@@ -91,7 +99,7 @@ func run(m *testing.M) (int, error) {
 	if err := tandemtest.WaitActive(ctx, client, "default", "seed"); err != nil {
 		return 1, err
 	}
-	code := m.Run()
+	code = m.Run()
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "tandem log:\n%s\n", tail(tandem.LogPath, 40))
 	}
