@@ -205,28 +205,38 @@ func plain(raw []byte) bool {
 	return true
 }
 
-// stringEnd returns the index of the quote that closes the string starting at pos. It
-// uses IndexByte, so long strings cost little, and counts backslashes before a quote to
-// tell an escaped quote from the closing one.
+// stringEnd returns the index of the quote that closes the string starting at pos.
+// Most strings in a pod are short keys and names, which a plain loop finishes before
+// IndexByte would have set up; past 16 bytes IndexByte takes over, since values such as
+// certificates or scripts can be long.
 func (s *Scanner) stringEnd() int {
-	i := s.pos
-	for {
-		j := bytes.IndexByte(s.data[i:], '"')
+	data := s.data
+	start := s.pos
+	for i := start; i < len(data); {
+		switch data[i] {
+		case '"':
+			return i
+		case '\\':
+			i += 2 // the escaped byte cannot close the string
+			continue
+		}
+		i++
+		if i-start < 16 {
+			continue
+		}
+		j := bytes.IndexByte(data[i:], '"')
 		if j < 0 {
-			s.pos = len(s.data)
-			s.fail("unterminated string")
-			return 0
+			break
 		}
-		q := i + j
-		backslashes := 0
-		for k := q - 1; k >= s.pos && s.data[k] == '\\'; k-- {
-			backslashes++
+		k := bytes.IndexByte(data[i:i+j], '\\')
+		if k < 0 {
+			return i + j
 		}
-		if backslashes%2 == 0 {
-			return q
-		}
-		i = q + 1
+		i += k // resume at the backslash
 	}
+	s.pos = len(data)
+	s.fail("unterminated string")
+	return 0
 }
 
 // Int reads an integer that fits in 64 bits.
@@ -308,40 +318,66 @@ func (s *Scanner) Raw() []byte {
 	return s.data[start:s.pos]
 }
 
-// skipContainer passes over an object or array, matching brackets by kind.
+// structural marks the bytes skipContainer stops at.
+var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
+
+// skipContainer passes over an object or array, matching brackets by kind. The kinds of
+// the open brackets are bits of a small array: cheaper to clear than a byte per level.
 func (s *Scanner) skipContainer() {
-	var stack [maxDepth]byte
+	var objects [maxDepth / 64]uint64 // bit set: that level is an object
+	data := s.data
 	depth := 0
-	for s.pos < len(s.data) {
-		switch c := s.data[s.pos]; c {
+	i := s.pos
+	for i < len(data) {
+		for i < len(data) && !structural[data[i]] {
+			i++
+		}
+		if i >= len(data) {
+			break
+		}
+		switch c := data[i]; c {
 		case '"':
-			s.pos++
+			s.pos = i + 1
 			end := s.stringEnd()
 			if s.err != nil {
 				return
 			}
-			s.pos = end + 1
+			i = end + 1
 			continue
 		case '{', '[':
 			if depth == maxDepth {
+				s.pos = i
 				s.fail("nested more than %d levels deep", maxDepth)
 				return
 			}
-			stack[depth] = c + 2 // '{'+2 == '}', '['+2 == ']'
+			word, bit := depth/64, uint64(1)<<(depth%64)
+			if c == '{' {
+				objects[word] |= bit
+			} else {
+				objects[word] &^= bit
+			}
 			depth++
 		case '}', ']':
-			if depth == 0 || stack[depth-1] != c {
+			if depth == 0 {
+				s.pos = i
 				s.fail("unexpected %q", c)
 				return
 			}
 			depth--
+			isObject := objects[depth/64]&(uint64(1)<<(depth%64)) != 0
+			if isObject != (c == '}') {
+				s.pos = i
+				s.fail("unexpected %q", c)
+				return
+			}
 			if depth == 0 {
-				s.pos++
+				s.pos = i + 1
 				return
 			}
 		}
-		s.pos++
+		i++
 	}
+	s.pos = len(data)
 	s.fail("unexpected end of input inside an object or array")
 }
 
