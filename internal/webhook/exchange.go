@@ -20,17 +20,23 @@ type exchange struct {
 // maxPooledBody keeps rare huge requests from pinning their buffers in the pool.
 const maxPooledBody = 1 << 20
 
-var exchanges = sync.Pool{New: func() any { return new(exchange) }}
+// exchangePool recycles exchanges between requests.
+type exchangePool struct{ pool sync.Pool }
 
-func getExchange() *exchange { return exchanges.Get().(*exchange) }
+func (p *exchangePool) get() *exchange {
+	if ex, ok := p.pool.Get().(*exchange); ok {
+		return ex
+	}
+	return new(exchange)
+}
 
-func putExchange(ex *exchange) {
+func (p *exchangePool) put(ex *exchange) {
 	if ex.body.Cap() > maxPooledBody || cap(ex.out) > maxPooledBody {
 		return
 	}
 	ex.limited.R = nil
 	ex.scanner.body = nil
-	exchanges.Put(ex)
+	p.pool.Put(ex)
 }
 
 // readBody reads the request body into ex.body, at most MaxBodySize bytes of it.

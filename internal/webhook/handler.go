@@ -29,21 +29,22 @@ var (
 )
 
 // handler answers AdmissionReviews on POST /mutate. It reads the review with a streaming
-// scanner into pooled buffers and writes the response by hand: decoding a pod into Go
-// types costs ten times what TLS does, and an admission webhook sits in the path of every
-// pod creation in the cluster.
+// scanner into pooled buffers and writes the response by hand: decoding a review into Go
+// types costs several times what TLS does (docs/performance.md), and an admission
+// webhook sits in the path of every pod creation in the cluster.
 type handler struct {
 	config     *atomic.Pointer[config.Config]
 	namespaces namespaceSource
 	inject     inject.Options
 	metrics    *metrics
 	log        *slog.Logger
+	exchanges  exchangePool
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	ex := getExchange()
-	defer putExchange(ex)
+	ex := h.exchanges.get()
+	defer h.exchanges.put(ex)
 	defer h.recoverPanic(w, start)
 
 	if status, msg := checkRequest(r); status != 0 {
@@ -166,9 +167,9 @@ func (h *handler) logAdmission(ctx context.Context, rv *review, v *verdict, res 
 		slog.String("namespace", rv.namespace),
 		slog.String("pod", rv.name),
 		slog.String("result", result),
-		slog.Any("sidecars", res.Injected),
+		slog.String("sidecars", strings.Join(res.Injected, ",")), // a string: slog marshals slices by reflection
 		slog.String("reason", reason),
 		slog.Int("warnings", len(v.warnings)),
-		slog.Duration("duration", elapsed),
+		slog.Float64("durationSeconds", elapsed.Seconds()),
 	)
 }

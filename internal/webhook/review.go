@@ -258,8 +258,8 @@ func (s *reviewScanner) unquote(v jsontext.Value) ([]byte, error) {
 
 // syntaxError words a tokenizer error for the HTTP response.
 func syntaxError(err error) error {
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		return errors.New("the body is not a complete JSON document")
+	if err == io.EOF {
+		return errors.New("the body is empty")
 	}
 	return fmt.Errorf("the body is not a valid AdmissionReview: %w", err)
 }

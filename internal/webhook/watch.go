@@ -47,7 +47,7 @@ func watchFiles(ctx context.Context, log *slog.Logger, files []string, interval 
 				errs = nil
 				continue
 			}
-			log.Warn("watching files failed; they are still checked every interval", "files", files, "interval", interval, "error", err)
+			log.Warn("watching files failed; they are still checked every interval", "files", files, "interval", interval.String(), "error", err.Error())
 		case <-settled:
 			settled = nil
 			reload()
@@ -62,7 +62,7 @@ func watchFiles(ctx context.Context, log *slog.Logger, files []string, interval 
 func watchDirs(log *slog.Logger, files []string) *fsnotify.Watcher {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
-		log.Warn("cannot watch files; they are checked periodically only", "files", files, "error", err)
+		log.Warn("cannot watch files; they are checked periodically only", "files", files, "error", err.Error())
 		return nil
 	}
 	var dirs []string
@@ -73,7 +73,7 @@ func watchDirs(log *slog.Logger, files []string) *fsnotify.Watcher {
 	}
 	for _, dir := range dirs {
 		if err := w.Add(dir); err != nil {
-			log.Warn("cannot watch a directory; its files are checked periodically only", "dir", dir, "error", err)
+			log.Warn("cannot watch a directory; its files are checked periodically only", "dir", dir, "error", err.Error())
 		}
 	}
 	return w

@@ -1,0 +1,15 @@
+// Package webhook is Tandem's admission webhook server: the HTTPS endpoint the API server
+// calls for every pod it creates, with health, readiness and Prometheus metrics.
+//
+// It is an adapter around the engine (package inject) and knows nothing of how injection
+// works: it reads an AdmissionReview, hands the raw pod and what it knows of the pod's
+// namespace to inject.Inject, and writes the engine's patch, warnings or denial back.
+//
+// Because it sits in the path of every pod creation in a cluster, the request path is
+// built for speed: the review is read with a streaming tokenizer that never decodes the
+// pod (review.go), buffers are pooled (exchange.go), and the response is written by hand
+// (response.go). Around it, the serving certificate and the configuration file are
+// reloaded when they change (tls.go, reload.go, watch.go), namespace labels come from a
+// metadata-only informer (namespaces.go), and shutdown lets requests in flight finish
+// (server.go).
+package webhook

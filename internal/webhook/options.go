@@ -1,0 +1,99 @@
+package webhook
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/tandem-io/tandem/internal/config"
+)
+
+// Options configure a Server. The zero value of every field but the certificate and the
+// configuration has a working default (setDefaults).
+type Options struct {
+	// ConfigFile is loaded, then reloaded whenever it changes. When it is empty, Config is
+	// served as it is, without reload.
+	ConfigFile string
+	Config     *config.Config
+
+	// CertFile and KeyFile are the serving certificate and key, in PEM; they are reloaded
+	// whenever they change.
+	CertFile, KeyFile string
+	// ClientCAFile, when set, makes clients (the API server) present a certificate signed
+	// by one of its CAs.
+	ClientCAFile string
+	// EnableHTTP2 offers HTTP/2 on the webhook port; off by default.
+	EnableHTTP2 bool
+
+	// Addresses to listen on, host:port; port 0 picks a free port (Server.Addrs tells which).
+	ListenAddress  string // admission, HTTPS; default :8443
+	HealthAddress  string // /healthz and /readyz, HTTP; default :8081
+	MetricsAddress string // /metrics, HTTP; default :8080
+
+	// Cluster is the API server namespaces and its version are read from; nil runs without
+	// a cluster (see ClusterConfig).
+	Cluster *rest.Config
+	// NativeSidecars is auto, true or false; auto asks the API server its version.
+	NativeSidecars string
+
+	// ReloadInterval is how often the configuration and certificate files are checked even
+	// when no change was seen; default 1 minute.
+	ReloadInterval time.Duration
+	// ShutdownDelay is how long the server keeps answering after it turned unready, so
+	// that the API server stops sending it requests before it stops listening; default 0.
+	ShutdownDelay time.Duration
+	// ShutdownTimeout bounds waiting for requests in flight; default 25 s, inside the
+	// default 30 s a pod is given to stop.
+	ShutdownTimeout time.Duration
+
+	Logger *slog.Logger
+}
+
+func (o *Options) setDefaults() {
+	if o.ListenAddress == "" {
+		o.ListenAddress = ":8443"
+	}
+	if o.HealthAddress == "" {
+		o.HealthAddress = ":8081"
+	}
+	if o.MetricsAddress == "" {
+		o.MetricsAddress = ":8080"
+	}
+	if o.NativeSidecars == "" {
+		o.NativeSidecars = "auto"
+	}
+	if o.ReloadInterval == 0 {
+		o.ReloadInterval = time.Minute
+	}
+	if o.ShutdownTimeout == 0 {
+		o.ShutdownTimeout = 25 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.CertFile == "" || o.KeyFile == "" {
+		errs = append(errs, errors.New("a serving certificate and key are required (--tls-cert-file, --tls-key-file)"))
+	}
+	if o.ConfigFile == "" && o.Config == nil {
+		errs = append(errs, errors.New("a configuration is required: a file to load, or a loaded one"))
+	}
+	if o.ConfigFile != "" && o.Config != nil {
+		errs = append(errs, errors.New("give a configuration file or a loaded configuration, not both"))
+	}
+	switch o.NativeSidecars {
+	case "auto", "true", "false":
+	default:
+		errs = append(errs, fmt.Errorf("native sidecars must be auto, true or false, not %q", o.NativeSidecars))
+	}
+	if o.ReloadInterval < 0 || o.ShutdownDelay < 0 || o.ShutdownTimeout < 0 {
+		errs = append(errs, errors.New("durations must not be negative"))
+	}
+	return errors.Join(errs...)
+}
