@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tandem-io/tandem/internal/config"
+	"github.com/tandem-io/tandem/internal/jsonscan"
 )
 
 // Namespace is what the engine knows of the pod's namespace.
@@ -32,6 +33,8 @@ type Result struct {
 	Patch []byte
 	// Injected names the sidecars added, in order.
 	Injected []string
+	// Skipped names the best-effort sidecars left out (a warning says why).
+	Skipped []string
 	// Warnings are for the user (AdmissionResponse.warnings): best-effort sidecars that
 	// were skipped, a pod injected with an older config.
 	Warnings []string
@@ -60,13 +63,52 @@ func Inject(raw []byte, ns Namespace, cfg *config.Config, opts Options) (Result,
 	return res, err
 }
 
+// Pod is a pod as the engine reads it: its metadata and the names in its spec. It refers
+// to the bytes it was read from, which must not change while it is in use.
+type Pod struct{ view *podView }
+
+// ReadPod reads the pod at the scanner's position, leaving the scanner after it. A server
+// that scans an AdmissionReview reads request.object this way, in the same pass.
+func ReadPod(s *jsonscan.Scanner) (*Pod, error) {
+	v, err := readView(s)
+	if err != nil {
+		return nil, badPod(err)
+	}
+	return &Pod{view: v}, nil
+}
+
+// Name is the pod's name, or its generateName when it has none yet: for logs.
+func (p *Pod) Name() string {
+	if m := p.view.Metadata; m != nil {
+		if m.Name != "" {
+			return m.Name
+		}
+		return m.GenerateName
+	}
+	return ""
+}
+
+// InjectPod is Inject for a pod read with ReadPod.
+func InjectPod(pod *Pod, ns Namespace, cfg *config.Config, opts Options) (Result, error) {
+	res, _, err := injectView(pod.view, ns, cfg, opts)
+	return res, err
+}
+
+func badPod(err error) *Error {
+	return deny(metav1.StatusReasonBadRequest, "the pod is not valid JSON of a pod: %v", err)
+}
+
 // inject is Inject that also returns the plan the patch was written from (nil when there
 // is no patch), so that tests can check the patch against an independent application.
 func inject(raw []byte, ns Namespace, cfg *config.Config, opts Options) (Result, *plan, error) {
 	pod, err := decodePod(raw)
 	if err != nil {
-		return Result{}, nil, deny(metav1.StatusReasonBadRequest, "the pod is not valid JSON of a pod: %v", err)
+		return Result{}, nil, badPod(err)
 	}
+	return injectView(pod, ns, cfg, opts)
+}
+
+func injectView(pod *podView, ns Namespace, cfg *config.Config, opts Options) (Result, *plan, error) {
 	if ns.Name == "" && pod.Metadata != nil {
 		ns.Name = pod.Metadata.Namespace
 	}
@@ -100,6 +142,7 @@ func inject(raw []byte, ns Namespace, cfg *config.Config, opts Options) (Result,
 		}
 		if warning != "" {
 			res.Warnings = append(res.Warnings, warning)
+			res.Skipped = append(res.Skipped, sc.Name)
 			continue
 		}
 		res.Injected = append(res.Injected, sc.Name)

@@ -42,12 +42,29 @@ type portView struct {
 // decodePod reads the view from a pod (or pod template) in JSON. Every field it reads is
 // checked; a wrong type is an error naming the field.
 func decodePod(raw []byte) (*podView, error) {
-	d := viewDecoder{s: jsonscan.New(raw)}
-	v := &podView{}
-	if !d.object("the pod") {
-		return nil, d.err()
+	s := jsonscan.New(raw)
+	v, err := readView(s)
+	if err != nil {
+		return nil, err
 	}
-	for key, ok := d.s.NextKey(); ok; key, ok = d.s.NextKey() {
+	return v, s.End()
+}
+
+// readView reads the view from the pod at the scanner's position and leaves the scanner
+// after the pod, also when the pod has a field of the wrong type.
+func readView(s *jsonscan.Scanner) (*podView, error) {
+	d := viewDecoder{s: s}
+	start := s.Offset()
+	v := &podView{}
+	if s.Peek() != '{' {
+		s.Skip()
+		if s.Err() != nil {
+			return nil, s.Err()
+		}
+		return nil, fmt.Errorf("the pod must be an object")
+	}
+	d.object("the pod")
+	for key, ok := d.s.NextKey(); ok && d.ok(); key, ok = d.s.NextKey() {
 		switch string(key) {
 		case "metadata":
 			v.Metadata = d.meta()
@@ -57,8 +74,12 @@ func decodePod(raw []byte) (*podView, error) {
 			d.s.Skip()
 		}
 	}
-	if err := d.s.End(); err != nil || d.shape != nil {
-		return nil, d.err()
+	if d.shape != nil {
+		s.Rewind(start) // reading stopped inside the pod: step over all of it
+		s.Skip()
+	}
+	if err := d.err(); err != nil {
+		return nil, err
 	}
 	return v, nil
 }

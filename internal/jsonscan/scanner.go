@@ -2,6 +2,7 @@ package jsonscan
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +34,17 @@ func (s *Scanner) Err() error { return s.err }
 // Offset is the position of the next byte to read.
 func (s *Scanner) Offset() int { return s.pos }
 
+// Rewind moves back to offset, a position Offset returned before, so that a caller who
+// stopped reading a value half-way can Skip it whole. It does nothing after an error.
+func (s *Scanner) Rewind(offset int) {
+	if s.err == nil && offset >= 0 && offset <= s.pos {
+		s.pos = offset
+	}
+}
+
+// Data returns the bytes between two offsets, e.g. a value's raw JSON.
+func (s *Scanner) Data(from, to int) []byte { return s.data[from:to:to] }
+
 func (s *Scanner) fail(format string, args ...any) {
 	if s.err == nil {
 		s.err = fmt.Errorf("invalid JSON at offset %d: %s", s.pos, fmt.Sprintf(format, args...))
@@ -58,6 +70,12 @@ func (s *Scanner) Peek() byte {
 		return 0
 	}
 	return s.data[s.pos]
+}
+
+// AtEnd reports whether only white space is left (Peek also says 0 for a NUL byte).
+func (s *Scanner) AtEnd() bool {
+	s.skipSpace()
+	return s.pos >= len(s.data)
 }
 
 // IsObject reports whether the next value is an object.
@@ -205,37 +223,72 @@ func plain(raw []byte) bool {
 	return true
 }
 
-// stringEnd returns the index of the quote that closes the string starting at pos.
-// Most strings in a pod are short keys and names, which a plain loop finishes before
-// IndexByte would have set up; past 16 bytes IndexByte takes over, since values such as
-// certificates or scripts can be long.
+// stringEnd returns the index of the quote that closes the string starting at pos, and
+// checks the string on the way: no control characters, only valid escapes. It looks at
+// eight bytes at a time (SWAR), so long values such as certificates cost little.
 func (s *Scanner) stringEnd() int {
 	data := s.data
-	start := s.pos
-	for i := start; i < len(data); {
-		switch data[i] {
-		case '"':
-			return i
-		case '\\':
-			i += 2 // the escaped byte cannot close the string
-			continue
+	i := s.pos
+	for {
+		for i+8 <= len(data) && !special8(binary.LittleEndian.Uint64(data[i:])) {
+			i += 8
 		}
-		i++
-		if i-start < 16 {
-			continue
-		}
-		j := bytes.IndexByte(data[i:], '"')
-		if j < 0 {
+		if i >= len(data) {
 			break
 		}
-		k := bytes.IndexByte(data[i:i+j], '\\')
-		if k < 0 {
-			return i + j
+		switch c := data[i]; {
+		case c == '"':
+			return i
+		case c == '\\':
+			n := escapeLen(data[i:])
+			if n == 0 {
+				s.pos = i
+				s.fail("invalid escape in a string")
+				return 0
+			}
+			i += n
+		case c < 0x20:
+			s.pos = i
+			s.fail("control character in a string")
+			return 0
+		default:
+			i++
 		}
-		i += k // resume at the backslash
 	}
 	s.pos = len(data)
 	s.fail("unterminated string")
+	return 0
+}
+
+// special8 reports whether any of eight bytes is a quote, a backslash or a control
+// character: the bytes that end the fast path of stringEnd.
+func special8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
+	less32 := (x - ones*0x20) & ^x & highs
+	return less32|hasZero(x^(ones*'"'))|hasZero(x^(ones*'\\')) != 0
+}
+
+// escapeLen returns the length of the escape sequence at the start of b, or 0 if it is
+// not a valid one.
+func escapeLen(b []byte) int {
+	if len(b) < 2 {
+		return 0
+	}
+	switch b[1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return 2
+	case 'u':
+		if len(b) < 6 {
+			return 0
+		}
+		for _, h := range b[2:6] {
+			if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+				return 0
+			}
+		}
+		return 6
+	}
 	return 0
 }
 
@@ -252,21 +305,49 @@ func (s *Scanner) Int() int64 {
 	return n
 }
 
+// number reads a number as JSON writes it: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
 func (s *Scanner) number() []byte {
 	s.skipSpace()
-	start := s.pos
-	for s.pos < len(s.data) {
-		c := s.data[s.pos]
-		if (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
-			s.pos++
-			continue
+	data, start := s.data, s.pos
+	i := start
+	digits := func() bool {
+		j := i
+		for i < len(data) && data[i] >= '0' && data[i] <= '9' {
+			i++
 		}
-		break
+		return i > j
 	}
-	if s.pos == start {
+	if i < len(data) && data[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(data) && data[i] == '0':
+		i++
+	case !digits():
 		s.fail("expected a number, found %s", s.found())
+		return nil
 	}
-	return s.data[start:s.pos]
+	if i < len(data) && data[i] == '.' {
+		i++
+		if !digits() {
+			s.pos = i
+			s.fail("a number needs digits after its point")
+			return nil
+		}
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		if !digits() {
+			s.pos = i
+			s.fail("a number needs digits in its exponent")
+			return nil
+		}
+	}
+	s.pos = i
+	return data[start:i]
 }
 
 func (s *Scanner) literal(word string) {
@@ -318,72 +399,90 @@ func (s *Scanner) Raw() []byte {
 	return s.data[start:s.pos]
 }
 
-// structural marks the bytes skipContainer stops at.
-var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
-
-// skipContainer passes over an object or array, matching brackets by kind. The kinds of
-// the open brackets are bits of a small array: cheaper to clear than a byte per level.
+// skipContainer passes over an object or array and checks its grammar: member names,
+// colons, commas, brackets matched by kind, and every scalar. It keeps a bit per level
+// (object or array) instead of a stack, so deep documents cost no allocation.
 func (s *Scanner) skipContainer() {
-	var objects [maxDepth / 64]uint64 // bit set: that level is an object
-	data := s.data
+	var objects [maxDepth / 64]uint64
 	depth := 0
-	i := s.pos
-	for i < len(data) {
-		for i < len(data) && !structural[data[i]] {
-			i++
+	inObject := func() bool { return objects[(depth-1)/64]&(1<<((depth-1)%64)) != 0 }
+	closes := func(c byte) bool { return c == '}' && inObject() || c == ']' && !inObject() }
+	open := func(c byte) bool {
+		if depth == maxDepth {
+			s.fail("nested more than %d levels deep", maxDepth)
+			return false
 		}
-		if i >= len(data) {
-			break
+		word, bit := depth/64, uint64(1)<<(depth%64)
+		if c == '{' {
+			objects[word] |= bit
+		} else {
+			objects[word] &^= bit
 		}
-		switch c := data[i]; c {
-		case '"':
-			s.pos = i + 1
-			end := s.stringEnd()
-			if s.err != nil {
-				return
-			}
-			i = end + 1
-			continue
-		case '{', '[':
-			if depth == maxDepth {
-				s.pos = i
-				s.fail("nested more than %d levels deep", maxDepth)
-				return
-			}
-			word, bit := depth/64, uint64(1)<<(depth%64)
-			if c == '{' {
-				objects[word] |= bit
-			} else {
-				objects[word] &^= bit
-			}
-			depth++
-		case '}', ']':
-			if depth == 0 {
-				s.pos = i
-				s.fail("unexpected %q", c)
-				return
-			}
-			depth--
-			isObject := objects[depth/64]&(uint64(1)<<(depth%64)) != 0
-			if isObject != (c == '}') {
-				s.pos = i
-				s.fail("unexpected %q", c)
-				return
-			}
-			if depth == 0 {
-				s.pos = i + 1
-				return
-			}
-		}
-		i++
+		depth++
+		s.pos++
+		return true
 	}
-	s.pos = len(data)
-	s.fail("unexpected end of input inside an object or array")
+	if !open(s.Peek()) {
+		return
+	}
+	first := true // just after an opening bracket: a closing one may follow at once
+	for s.err == nil {
+		c := s.Peek()
+		if first && closes(c) {
+			s.pos++
+			depth--
+		} else {
+			if inObject() {
+				if c != '"' {
+					s.fail("expected a member name, found %s", s.found())
+					return
+				}
+				s.pos++
+				end := s.stringEnd()
+				if s.err != nil || !s.expectAfter(end+1, ':') {
+					return
+				}
+				c = s.Peek()
+			}
+			if c == '{' || c == '[' {
+				if !open(c) {
+					return
+				}
+				first = true
+				continue
+			}
+			s.Skip() // a scalar
+		}
+		first = false
+		// After a value or a closing bracket: a comma, or closing brackets.
+		for s.err == nil {
+			if depth == 0 {
+				return
+			}
+			c := s.Peek()
+			if c == ',' {
+				s.pos++
+				break
+			}
+			if !closes(c) {
+				s.fail("expected ',' or a closing bracket, found %s", s.found())
+				return
+			}
+			s.pos++
+			depth--
+		}
+	}
+}
+
+// expectAfter moves to pos and expects c there (after white space).
+func (s *Scanner) expectAfter(pos int, c byte) bool {
+	s.pos = pos
+	return s.expect(c)
 }
 
 // End checks that nothing but white space follows the value just read.
 func (s *Scanner) End() error {
-	if s.err == nil && s.Peek() != 0 {
+	if s.err == nil && !s.AtEnd() {
 		s.fail("unexpected data after the value: %s", s.found())
 	}
 	return s.err

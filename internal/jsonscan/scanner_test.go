@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestReadsChosenMembers(t *testing.T) {
@@ -128,6 +129,9 @@ func FuzzScanner(f *testing.F) {
 		strictErr := json.Unmarshal(doc, &want)
 		if json.Valid(doc) && err != nil {
 			t.Fatalf("valid JSON rejected: %v\n%q", err, doc)
+		}
+		if !json.Valid(doc) && err == nil && utf8.Valid(doc) {
+			t.Fatalf("invalid JSON accepted: %q", doc)
 		}
 		if strictErr != nil || err != nil {
 			return

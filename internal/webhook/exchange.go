@@ -35,7 +35,7 @@ func (p *exchangePool) put(ex *exchange) {
 		return
 	}
 	ex.limited.R = nil
-	ex.scanner.body = nil
+	ex.scanner.s.Reset(nil) // drop the reference to the body
 	p.pool.Put(ex)
 }
 

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
-	"github.com/go-json-experiment/json/jsontext"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -92,7 +91,9 @@ func FuzzScanReview(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if rv.object != nil && !jsontext.Value(rv.object).IsValid(decodeOptions) {
+		// The scanner checks what it reads and only the balance of what it skips (the API
+		// server sends valid JSON), so only a valid body promises a valid object.
+		if json.Valid(body) && rv.object != nil && !json.Valid(rv.object) {
 			t.Fatalf("request.object is not valid JSON: %q", rv.object)
 		}
 		for _, v := range []verdict{

@@ -104,8 +104,15 @@ func (h *handler) admit(ctx context.Context, rv *review, cfg *config.Config) (ve
 	if !rv.isPodCreate() {
 		return allowed(nil), inject.Result{Reason: "not a pod being created"}, resultUnchanged
 	}
-	ns := h.namespaces.namespace(ctx, rv.namespace)
-	res, err := inject.Inject(rv.object, ns, cfg, h.inject)
+	var res inject.Result
+	err := rv.podErr
+	if err == nil && rv.pod == nil {
+		return denied(metav1.StatusReasonBadRequest, "request.object is empty: there is no pod to inject"), res, resultDenied
+	}
+	if err == nil {
+		ns := h.namespaces.namespace(ctx, rv.namespace)
+		res, err = inject.InjectPod(rv.pod, ns, cfg, h.inject)
+	}
 	if err != nil {
 		var denial *inject.Error
 		if errors.As(err, &denial) {

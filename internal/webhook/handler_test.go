@@ -96,7 +96,7 @@ func TestHandlerAnswersAdmissionReviews(t *testing.T) {
 		"malformed JSON is a bad request with a message": {
 			body:       []byte(`{"apiVersion":"admission.k8s.io/v1","request":{"uid":`),
 			wantStatus: http.StatusBadRequest,
-			wantError:  "unexpected EOF",
+			wantError:  "end of input",
 		},
 		"an empty body is a bad request": {
 			body:       nil,

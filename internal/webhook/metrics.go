@@ -77,10 +77,18 @@ func (m *metrics) observeAdmission(operation, result string, injected []string, 
 	m.duration.Observe(elapsed.Seconds())
 }
 
+// operationLabel returns constants, never its argument: the request's strings alias a
+// pooled body buffer, and a label value is kept by the metric for good.
 func operationLabel(operation string) string {
 	switch operation {
-	case "CREATE", "UPDATE", "DELETE", "CONNECT":
-		return operation
+	case "CREATE":
+		return "CREATE"
+	case "UPDATE":
+		return "UPDATE"
+	case "DELETE":
+		return "DELETE"
+	case "CONNECT":
+		return "CONNECT"
 	}
 	return "unknown"
 }

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 
-	"github.com/go-json-experiment/json/jsontext"
+	"github.com/tandem-io/tandem/internal/inject"
+	"github.com/tandem-io/tandem/internal/jsonscan"
 )
 
 // The AdmissionReview versions Tandem speaks; the response echoes the request's.
@@ -33,6 +33,10 @@ type review struct {
 	subResource      string
 	// object aliases the request body: it is valid until the body buffer is reused.
 	object []byte
+	// pod is request.object as the engine read it, in the same pass; podErr says why it
+	// could not be read, which matters only if the request turns out to be a pod CREATE.
+	pod    *inject.Pod
+	podErr error
 }
 
 // isPodCreate says whether the request is one Tandem injects: a pod, not a subresource
@@ -43,46 +47,47 @@ func (r *review) isPodCreate() bool {
 		r.operation == "CREATE"
 }
 
-// reviewScanner reads AdmissionReviews with a streaming tokenizer. It is reused through a
-// pool, so its decoder's state stacks are allocated once, not per request.
+// reviewScanner reads AdmissionReviews with jsonscan: the members that route and log a
+// request are read, request.object is read by the engine in the same pass (so a 100 KB
+// pod is scanned once, not once to find its end and again to inject it), and everything
+// else is stepped over. It is pooled with the exchange, so scanning allocates nothing.
 type reviewScanner struct {
-	dec  jsontext.Decoder
-	body []byte
-	// scratch holds the unquoted form of names and strings that contain escapes.
-	scratch []byte
+	s     jsonscan.Scanner
+	shape error // the first member of the wrong type
 }
 
-// decodeOptions: duplicate-name checking costs a map per object, half of all scanning
-// time on a large pod, and the API server never sends duplicate names.
-var decodeOptions = jsontext.AllowDuplicateNames(true)
-
-// scan reads the AdmissionReview in buf. buf is consumed; the review's object aliases
-// its bytes, so buf must not be written until the review is no longer used.
-func (s *reviewScanner) scan(buf *bytes.Buffer) (review, error) {
+// scan reads the AdmissionReview in buf. The review's strings and object alias buf, so
+// buf must not be written until the review is no longer used.
+func (sc *reviewScanner) scan(buf *bytes.Buffer) (review, error) {
 	var rv review
-	s.body = buf.Bytes()
-	s.dec.Reset(buf, decodeOptions)
-	err := s.members("the AdmissionReview", func(name []byte) error {
-		var err error
-		switch string(name) {
-		case "apiVersion":
-			rv.apiVersion, err = s.str("apiVersion")
-		case "kind":
-			rv.kind, err = s.str("kind")
-		case "request":
-			err = s.request(&rv)
-		default:
-			err = s.skip()
-		}
-		return err
-	})
-	if err == nil {
-		if _, trailing := s.dec.ReadToken(); trailing != io.EOF {
-			err = errors.New("unexpected data after the AdmissionReview")
+	sc.s.Reset(buf.Bytes())
+	sc.shape = nil
+	s := &sc.s
+	if s.AtEnd() {
+		return review{}, errors.New("the body is empty")
+	}
+	if sc.object("the AdmissionReview") {
+		for key, ok := s.NextKey(); ok; key, ok = s.NextKey() {
+			switch string(key) {
+			case "apiVersion":
+				rv.apiVersion = sc.str("apiVersion")
+			case "kind":
+				rv.kind = sc.str("kind")
+			case "request":
+				sc.request(&rv)
+			default:
+				s.Skip()
+			}
 		}
 	}
-	if err != nil {
+	if err := s.End(); err != nil {
 		return review{}, syntaxError(err)
+	}
+	if sc.shape != nil {
+		return review{}, sc.shape
+	}
+	if rv.name == "" && rv.pod != nil {
+		rv.name = rv.pod.Name()
 	}
 	return rv, checkReview(&rv)
 }
@@ -102,182 +107,97 @@ func checkReview(rv *review) error {
 	return nil
 }
 
-func (s *reviewScanner) request(rv *review) error {
-	return s.members("request", func(name []byte) error {
-		var err error
-		switch string(name) {
+func (sc *reviewScanner) request(rv *review) {
+	s := &sc.s
+	if !sc.object("request") {
+		return
+	}
+	for key, ok := s.NextKey(); ok; key, ok = s.NextKey() {
+		switch string(key) {
 		case "uid":
-			rv.uid, err = s.str("request.uid")
+			rv.uid = sc.str("request.uid")
 		case "kind":
-			err = s.groupAnd("request.kind", "kind", &rv.kindGroup, &rv.kindKind)
+			sc.groupAnd("request.kind", "kind", &rv.kindGroup, &rv.kindKind)
 		case "resource":
-			err = s.groupAnd("request.resource", "resource", &rv.resourceGroup, &rv.resource)
+			sc.groupAnd("request.resource", "resource", &rv.resourceGroup, &rv.resource)
 		case "subResource":
-			rv.subResource, err = s.str("request.subResource")
+			rv.subResource = sc.str("request.subResource")
 		case "operation":
-			rv.operation, err = s.str("request.operation")
+			rv.operation = sc.str("request.operation")
 		case "namespace":
-			rv.namespace, err = s.str("request.namespace")
+			rv.namespace = sc.str("request.namespace")
 		case "name":
-			var n string
-			if n, err = s.str("request.name"); n != "" {
-				rv.name = n
-			}
+			rv.name = sc.str("request.name")
 		case "object":
-			err = s.object(rv)
+			sc.readObject(rv)
 		default:
-			err = s.skip()
+			s.Skip()
 		}
-		return err
-	})
+	}
 }
 
 // groupAnd reads a GroupVersionKind or GroupVersionResource: its group and one other member.
-func (s *reviewScanner) groupAnd(field, member string, group, other *string) error {
-	return s.members(field, func(name []byte) error {
-		var err error
-		switch string(name) {
+func (sc *reviewScanner) groupAnd(field, member string, group, other *string) {
+	s := &sc.s
+	if !sc.object(field) {
+		return
+	}
+	for key, ok := s.NextKey(); ok; key, ok = s.NextKey() {
+		switch string(key) {
 		case "group":
-			*group, err = s.str(field + ".group")
+			*group = sc.str(field)
 		case member:
-			*other, err = s.str(field + "." + member)
+			*other = sc.str(field)
 		default:
-			err = s.skip()
-		}
-		return err
-	})
-}
-
-// object captures request.object as raw bytes. When it is an object, it walks its top
-// level to read metadata.name and generateName for logs; every member is skipped whole.
-func (s *reviewScanner) object(rv *review) error {
-	if s.dec.PeekKind() != '{' {
-		v, err := s.dec.ReadValue()
-		rv.object = v
-		return err
-	}
-	var start int64
-	var name, generateName string
-	err := s.membersAt(&start, "request.object", func(member []byte) error {
-		if string(member) != "metadata" || s.dec.PeekKind() != '{' {
-			return s.skip()
-		}
-		return s.members("request.object.metadata", func(field []byte) error {
-			var err error
-			switch string(field) {
-			case "name":
-				name, err = s.str("metadata.name")
-			case "generateName":
-				generateName, err = s.str("metadata.generateName")
-			default:
-				err = s.skip()
-			}
-			return err
-		})
-	})
-	if err != nil {
-		return err
-	}
-	rv.object = s.body[start:s.dec.InputOffset()]
-	if rv.name == "" {
-		rv.name = name
-	}
-	if rv.name == "" {
-		rv.name = generateName
-	}
-	return nil
-}
-
-// members reads an object, calling fn with each member's name; fn must consume the value.
-func (s *reviewScanner) members(field string, fn func(name []byte) error) error {
-	var start int64
-	return s.membersAt(&start, field, fn)
-}
-
-// membersAt is members that also reports the offset of the object's opening brace.
-func (s *reviewScanner) membersAt(start *int64, field string, fn func(name []byte) error) error {
-	tok, err := s.dec.ReadToken()
-	if err != nil {
-		return err
-	}
-	if tok.Kind() != '{' {
-		return fmt.Errorf("%s must be an object, not %s", field, kindName(tok.Kind()))
-	}
-	*start = s.dec.InputOffset() - 1
-	for s.dec.PeekKind() == '"' {
-		v, err := s.dec.ReadValue()
-		if err != nil {
-			return err
-		}
-		name, err := s.unquote(v)
-		if err != nil {
-			return err
-		}
-		if err := fn(name); err != nil {
-			return err
+			s.Skip()
 		}
 	}
-	_, err = s.dec.ReadToken() // the closing brace, or the syntax error that stopped the loop
-	return err
 }
 
-// skip steps over a value. ReadValue rather than SkipValue: with a bytes.Buffer source it
-// copies nothing, and it scans objects and arrays in one tight loop, not token by token.
-func (s *reviewScanner) skip() error {
-	_, err := s.dec.ReadValue()
-	return err
-}
-
-// str reads a string value; null reads as "".
-func (s *reviewScanner) str(field string) (string, error) {
-	v, err := s.dec.ReadValue()
-	if err != nil {
-		return "", err
+// readObject reads request.object with the engine and keeps its raw bytes. A pod the engine
+// cannot read is an error only for a pod CREATE, which the handler decides later.
+func (sc *reviewScanner) readObject(rv *review) {
+	s := &sc.s
+	start := s.Offset()
+	if s.Null() {
+		return // a DELETE, say
 	}
-	switch v.Kind() {
-	case 'n':
-		return "", nil
+	rv.pod, rv.podErr = inject.ReadPod(s)
+	if s.Err() == nil {
+		rv.object = s.Data(start, s.Offset())
+	}
+}
+
+// object begins an object, or records that field is not one and steps over it.
+func (sc *reviewScanner) object(field string) bool {
+	if sc.s.Peek() == '{' {
+		return sc.s.BeginObject()
+	}
+	sc.wrong(field, "an object")
+	return false
+}
+
+// str reads a string; null reads as "".
+func (sc *reviewScanner) str(field string) string {
+	switch sc.s.Peek() {
 	case '"':
-		b, err := s.unquote(v)
-		return string(b), err
+		return sc.s.String()
+	case 'n':
+		sc.s.Null()
+	default:
+		sc.wrong(field, "a string")
 	}
-	return "", fmt.Errorf("%s must be a string, not %s", field, kindName(v.Kind()))
+	return ""
 }
 
-// unquote returns the content of a JSON string. Without escapes, the common case, it is
-// a slice of v; otherwise it is decoded into the scanner's scratch buffer.
-func (s *reviewScanner) unquote(v jsontext.Value) ([]byte, error) {
-	inner := v[1 : len(v)-1]
-	if bytes.IndexByte(inner, '\\') < 0 {
-		return inner, nil
+func (sc *reviewScanner) wrong(field, want string) {
+	if sc.shape == nil && sc.s.Err() == nil {
+		sc.shape = fmt.Errorf("the body is not a valid AdmissionReview: %s must be %s", field, want)
 	}
-	var err error
-	s.scratch, err = jsontext.AppendUnquote(s.scratch[:0], v)
-	return s.scratch, err
+	sc.s.Skip()
 }
 
-// syntaxError words a tokenizer error for the HTTP response.
+// syntaxError words a scanner error for the HTTP response.
 func syntaxError(err error) error {
-	if err == io.EOF {
-		return errors.New("the body is empty")
-	}
 	return fmt.Errorf("the body is not a valid AdmissionReview: %w", err)
-}
-
-func kindName(k jsontext.Kind) string {
-	switch k {
-	case '{':
-		return "an object"
-	case '[':
-		return "a list"
-	case '"':
-		return "a string"
-	case '0':
-		return "a number"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "nothing"
 }
