@@ -19,16 +19,9 @@ func knobValues(pod *podView, sidecars []*config.Sidecar, cfg *config.Config) (m
 	for _, sc := range sidecars {
 		values[sc.Name] = sc.Values
 	}
-	cloned := map[string]bool{}
-	for _, key := range sortedKeys(pod.annotations()) {
-		rest, ok := strings.CutPrefix(key, knobPrefix)
-		if !ok {
-			continue
-		}
-		name, knob, ok := strings.Cut(rest, ".")
-		if !ok {
-			continue
-		}
+	var cloned map[string]bool
+	for _, key := range knobKeys(pod.annotations()) {
+		name, knob, _ := strings.Cut(strings.TrimPrefix(key, knobPrefix), ".")
 		sc := cfg.Sidecar(name)
 		if sc == nil {
 			return nil, deny(metav1.StatusReasonInvalid, "annotation %s names sidecar %q, which is not defined in the Tandem config (defined: %s)",
@@ -49,11 +42,27 @@ func knobValues(pod *podView, sidecars []*config.Sidecar, cfg *config.Config) (m
 		}
 		if !cloned[name] {
 			values[name] = maps.Clone(sc.Values) // never write to the shared config
+			if cloned == nil {
+				cloned = map[string]bool{}
+			}
 			cloned[name] = true
 		}
 		values[name][knob] = value
 	}
 	return values, nil
+}
+
+// knobKeys returns the annotation keys of the form tandem.io/<sidecar>.<knob>, sorted so
+// that the first bad one is always the one reported. Most pods have none: no allocation.
+func knobKeys(annotations map[string]string) []string {
+	var keys []string
+	for k := range annotations {
+		if rest, ok := strings.CutPrefix(k, knobPrefix); ok && strings.Contains(rest, ".") {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func overridableList(sc *config.Sidecar) string {

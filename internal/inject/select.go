@@ -1,6 +1,7 @@
 package inject
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -40,13 +41,10 @@ func selectSidecars(pod *podView, ns Namespace) (sel selection, optedOut bool) {
 // hold commas) into names, dropping blanks and repeats; "false" and "" mean none.
 func parseList(v string) []string {
 	var names []string
-	seen := map[string]bool{}
 	for _, n := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '.' || r == ' ' }) {
-		if n == "false" || seen[n] {
-			continue
+		if n != "false" && !slices.Contains(names, n) {
+			names = append(names, n)
 		}
-		seen[n] = true
-		names = append(names, n)
 	}
 	return names
 }

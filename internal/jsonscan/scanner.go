@@ -2,7 +2,6 @@ package jsonscan
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -224,14 +223,15 @@ func plain(raw []byte) bool {
 }
 
 // stringEnd returns the index of the quote that closes the string starting at pos, and
-// checks the string on the way: no control characters, only valid escapes. It looks at
-// eight bytes at a time (SWAR), so long values such as certificates cost little.
+// checks the string on the way: no control characters, only valid escapes. Most strings
+// in a pod are short names and keys, for which a table lookup per byte beats both
+// IndexByte's setup and eight-bytes-at-a-time tricks.
 func (s *Scanner) stringEnd() int {
 	data := s.data
 	i := s.pos
-	for {
-		for i+8 <= len(data) && !special8(binary.LittleEndian.Uint64(data[i:])) {
-			i += 8
+	for i < len(data) {
+		for i < len(data) && plainStringByte[data[i]] {
+			i++
 		}
 		if i >= len(data) {
 			break
@@ -247,12 +247,10 @@ func (s *Scanner) stringEnd() int {
 				return 0
 			}
 			i += n
-		case c < 0x20:
+		default:
 			s.pos = i
 			s.fail("control character in a string")
 			return 0
-		default:
-			i++
 		}
 	}
 	s.pos = len(data)
@@ -260,14 +258,14 @@ func (s *Scanner) stringEnd() int {
 	return 0
 }
 
-// special8 reports whether any of eight bytes is a quote, a backslash or a control
-// character: the bytes that end the fast path of stringEnd.
-func special8(x uint64) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	hasZero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
-	less32 := (x - ones*0x20) & ^x & highs
-	return less32|hasZero(x^(ones*'"'))|hasZero(x^(ones*'\\')) != 0
-}
+// plainStringByte marks the bytes a string may hold as they are: all but the quote, the
+// backslash and control characters.
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // escapeLen returns the length of the escape sequence at the start of b, or 0 if it is
 // not a valid one.
