@@ -109,11 +109,15 @@ func (ca *CA) Issue(hosts []string, validity time.Duration) (KeyPair, error) {
 }
 
 // IssueClient signs a client certificate, such as the one an API server presents to a
-// webhook that requires it.
-func (ca *CA) IssueClient(commonName string, validity time.Duration) (KeyPair, error) {
+// webhook that requires it. Kubernetes reads the groups of a client certificate's user
+// from its organizations; without groups the organization is "Tandem".
+func (ca *CA) IssueClient(commonName string, groups []string, validity time.Duration) (KeyPair, error) {
 	tmpl, err := template(commonName, validity)
 	if err != nil {
 		return KeyPair{}, err
+	}
+	if len(groups) > 0 {
+		tmpl.Subject.Organization = groups
 	}
 	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 	return ca.sign(tmpl)

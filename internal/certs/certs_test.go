@@ -88,7 +88,7 @@ func TestCertificatesAreECDSAWithTheRightUsages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := ca.IssueClient("kube-apiserver", time.Hour)
+	client, err := ca.IssueClient("kube-apiserver", nil, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -253,7 +253,7 @@ func TestServerRequiresAClientCertificateWhenGivenAClientCA(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := startServer(t, Options{Config: testConfig(t), ClientCAFile: caFile}, nil)
-	trusted, err := clientCA.IssueClient("kube-apiserver", time.Hour)
+	trusted, err := clientCA.IssueClient("kube-apiserver", nil, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +261,7 @@ func TestServerRequiresAClientCertificateWhenGivenAClientCA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	untrusted, err := stranger.IssueClient("kube-apiserver", time.Hour)
+	untrusted, err := stranger.IssueClient("kube-apiserver", nil, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
