@@ -6,7 +6,8 @@
 // counting brackets) and hands back only the members the caller asks for. It allocates
 // nothing on its own: strings without escapes alias the input.
 //
-// Values that are read are checked strictly. Values that are skipped are checked for
-// balance and string termination only, since the API server parsed the document before
-// sending it; callers that must reject any malformed input can ask for Valid.
+// Whatever it reads or skips is checked against JSON's grammar (the fuzz test holds it
+// to encoding/json.Valid), so malformed input is an error, never a guess. Like
+// encoding/json.Valid it does not insist on valid UTF-8; strings it returns keep such
+// bytes as they are, and the writers that quote them (jsontext.AppendQuote) replace them.
 package jsonscan

@@ -154,17 +154,23 @@ func (s *Scanner) next(closing byte) bool {
 	if s.err != nil {
 		return false
 	}
-	if c == closing {
+	switch {
+	case c == closing:
 		s.pos++
 		return false
-	}
-	if !s.opened() && !s.expect(',') {
+	case c != ',':
+		if !s.opened() { // only the first member or element comes without a comma
+			s.fail("expected ',' or %q, found %s", closing, s.found())
+		}
+		return s.err == nil
+	case s.opened():
+		s.fail("a comma before the first value")
 		return false
 	}
-	switch s.Peek() {
-	case closing:
+	s.pos++
+	if c := s.Peek(); c == closing {
 		s.fail("trailing comma")
-	case 0:
+	} else if s.AtEnd() {
 		s.fail("unexpected end of input")
 	}
 	return s.err == nil
@@ -189,16 +195,16 @@ func (s *Scanner) stringBytes() []byte {
 		return nil
 	}
 	start := s.pos
-	end := s.stringEnd()
+	end, escaped := s.stringEndEscaped()
 	if s.err != nil {
 		return nil
 	}
 	raw := s.data[start:end]
 	s.pos = end + 1
-	if plain(raw) {
-		return raw
+	if !escaped {
+		return raw // stringEnd has checked it: no control characters
 	}
-	// Rare: let encoding/json apply every rule of escapes and UTF-8.
+	// Rare: let encoding/json decode the escapes.
 	var out string
 	if err := json.Unmarshal(s.data[start-1:end+1], &out); err != nil {
 		s.pos = start
@@ -208,25 +214,17 @@ func (s *Scanner) stringBytes() []byte {
 	return []byte(out)
 }
 
-// plain reports whether a string's raw bytes are its value: no escapes, no control
-// characters, and ASCII or valid UTF-8.
-func plain(raw []byte) bool {
-	for _, c := range raw {
-		if c < 0x20 || c == '\\' {
-			return false
-		}
-		if c >= 0x80 {
-			return false // let the slow path check the UTF-8
-		}
-	}
-	return true
-}
-
 // stringEnd returns the index of the quote that closes the string starting at pos, and
 // checks the string on the way: no control characters, only valid escapes. Most strings
 // in a pod are short names and keys, for which a table lookup per byte beats both
 // IndexByte's setup and eight-bytes-at-a-time tricks.
 func (s *Scanner) stringEnd() int {
+	end, _ := s.stringEndEscaped()
+	return end
+}
+
+// stringEndEscaped is stringEnd that also reports whether the string holds escapes.
+func (s *Scanner) stringEndEscaped() (end int, escaped bool) {
 	data := s.data
 	i := s.pos
 	for i < len(data) {
@@ -238,24 +236,25 @@ func (s *Scanner) stringEnd() int {
 		}
 		switch c := data[i]; {
 		case c == '"':
-			return i
+			return i, escaped
 		case c == '\\':
 			n := escapeLen(data[i:])
 			if n == 0 {
 				s.pos = i
 				s.fail("invalid escape in a string")
-				return 0
+				return 0, false
 			}
 			i += n
+			escaped = true
 		default:
 			s.pos = i
 			s.fail("control character in a string")
-			return 0
+			return 0, false
 		}
 	}
 	s.pos = len(data)
 	s.fail("unterminated string")
-	return 0
+	return 0, false
 }
 
 // plainStringByte marks the bytes a string may hold as they are: all but the quote, the

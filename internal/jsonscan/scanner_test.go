@@ -137,7 +137,7 @@ func FuzzScanner(f *testing.F) {
 			return
 		}
 		for k, v := range got {
-			if w, ok := want[k].(string); ok && w != v && !duplicateKeys(doc) {
+			if w, ok := want[k].(string); ok && w != v && utf8.ValidString(v) && !duplicateKeys(doc) {
 				t.Fatalf("member %q read as %q, encoding/json reads %q", k, v, w)
 			}
 		}
