@@ -72,7 +72,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	header["Content-Length"] = []string{strconv.Itoa(len(ex.out))}
 	_, _ = w.Write(ex.out) // a failed write is the client gone; nothing to answer
 	elapsed := time.Since(start)
-	h.metrics.observeAdmission(rv.operation, result, res.Injected, elapsed)
+	h.metrics.observeAdmission(rv.operation, result, &res, elapsed)
 	h.logAdmission(r.Context(), &rv, &v, &res, result, elapsed)
 }
 
@@ -133,7 +133,7 @@ func (h *handler) reject(w http.ResponseWriter, r *http.Request, status int, msg
 		w.Header()["Allow"] = allowPost
 	}
 	http.Error(w, msg, status)
-	h.metrics.observeAdmission("", resultError, nil, time.Since(start))
+	h.metrics.observeAdmission("", resultError, &inject.Result{}, time.Since(start))
 	h.log.LogAttrs(r.Context(), slog.LevelWarn, "request rejected",
 		slog.Int("status", status), slog.String("error", msg), slog.String("remote", r.RemoteAddr))
 }
@@ -150,7 +150,7 @@ func (h *handler) recoverPanic(w http.ResponseWriter, start time.Time) {
 	}
 	h.log.Error("panic while answering an admission request", "panic", p, "stack", string(debug.Stack()))
 	http.Error(w, "internal error in Tandem; see its logs", http.StatusInternalServerError)
-	h.metrics.observeAdmission("", resultError, nil, time.Since(start))
+	h.metrics.observeAdmission("", resultError, &inject.Result{}, time.Since(start))
 }
 
 // logAdmission writes one line per admission: who, what was decided and why, never the

@@ -312,6 +312,7 @@ func TestHandlerCountsRequestsAndInjections(t *testing.T) {
 	h := newTestHandler(t, testConfig(t))
 	for _, body := range [][]byte{
 		podReview(pod(asks("proxy,logs"), nil, "app")),
+		podReview(pod(asks("logs"), nil, "logs")), // the pod's own container is called logs
 		podReview(pod(asks("nope"), nil, "app")),
 		reviewOf(admissionV1, "DELETE", "Pod", "pods", nil),
 		[]byte("{"),
@@ -331,6 +332,8 @@ func TestHandlerCountsRequestsAndInjections(t *testing.T) {
 		"the proxy sidecar":             {h.metrics.injections.WithLabelValues("proxy", resultInjected), 1},
 		"the logs sidecar":              {h.metrics.injections.WithLabelValues("logs", resultInjected), 1},
 		"no sidecar for the denied pod": {h.metrics.injections.WithLabelValues("nope", resultInjected), 0},
+		"the logs sidecar left out":     {h.metrics.injections.WithLabelValues("logs", sidecarSkipped), 1},
+		"the pod without logs, as is":   {h.metrics.requests.WithLabelValues("CREATE", resultUnchanged), 1},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"github.com/tandem-io/tandem/internal/inject"
 	"net/http"
 	"time"
 
@@ -10,6 +11,9 @@ import (
 )
 
 // The result label of tandem_admission_requests_total.
+// sidecarSkipped is the result of a best-effort sidecar left out of a pod, with a warning.
+const sidecarSkipped = "skipped"
+
 const (
 	resultInjected  = "injected"  // allowed with a patch
 	resultUnchanged = "unchanged" // allowed as it is: not a pod CREATE, opted out, nothing asked
@@ -69,10 +73,13 @@ func newMetrics() *metrics {
 
 // observeAdmission records one answered request. operation comes from the request, so it
 // is folded to the four Kubernetes operations to keep the label's values bounded.
-func (m *metrics) observeAdmission(operation, result string, injected []string, elapsed time.Duration) {
+func (m *metrics) observeAdmission(operation, result string, res *inject.Result, elapsed time.Duration) {
 	m.requests.WithLabelValues(operationLabel(operation), result).Inc()
-	for _, name := range injected {
+	for _, name := range res.Injected {
 		m.injections.WithLabelValues(name, resultInjected).Inc()
+	}
+	for _, name := range res.Skipped {
+		m.injections.WithLabelValues(name, sidecarSkipped).Inc()
 	}
 	m.duration.Observe(elapsed.Seconds())
 }
