@@ -9,7 +9,7 @@ GO_TEST_FLAGS ?=
 # The fuzz targets, and how long `make fuzz` gives each.
 FUZZTIME ?= 30s
 
-.PHONY: all build test unit e2e lint bench fuzz demo k8s-binaries clean
+.PHONY: all build test unit e2e lint bench bench-server fuzz demo k8s-binaries clean
 
 all: build
 
@@ -35,6 +35,9 @@ lint: ## gofmt, go vet, staticcheck
 
 bench: ## engine and server benchmarks (see docs/performance.md)
 	go test -run '^$$' -bench . -benchmem ./internal/...
+
+bench-server: ## tandem serve against a do-nothing TLS server under load (about 5 minutes; docs/performance.md)
+	hack/bench-server.sh
 
 fuzz: ## run each fuzz target for FUZZTIME
 	@for target in $$(grep -rhoE '^func Fuzz[A-Za-z]+' --include='*_test.go' internal | sed 's/func //' | sort -u); do \
