@@ -2,35 +2,26 @@ package inject
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/tandem-io/tandem/examples"
+	"github.com/tandem-io/tandem/internal/benchdata"
 	"github.com/tandem-io/tandem/internal/config"
 )
 
-// benchPayloads are the reference admission payloads (testdata/bench, from shared/bench).
-var benchPayloads = []string{"typical", "large", "huge-env"}
+// benchPayloads are the reference payloads (testdata/bench, from shared/bench).
+var benchPayloads = benchdata.Payloads
 
 // benchObject returns request.object of a reference payload.
 func benchObject(b *testing.B, name string) []byte {
 	b.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "bench", name+".admissionreview.json"))
+	obj, err := benchdata.Object(name)
 	if err != nil {
 		b.Fatal(err)
 	}
-	var review struct {
-		Request struct {
-			Object json.RawMessage `json:"object"`
-		} `json:"request"`
-	}
-	if err := json.Unmarshal(data, &review); err != nil {
-		b.Fatal(err)
-	}
-	return review.Request.Object
+	return obj
 }
 
 // BenchmarkInject measures the engine from the raw pod to the patch bytes.

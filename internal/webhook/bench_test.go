@@ -7,23 +7,22 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
 
 	admissionv1 "k8s.io/api/admission/v1"
 
 	"github.com/tandem-io/tandem/examples"
+	"github.com/tandem-io/tandem/internal/benchdata"
 	"github.com/tandem-io/tandem/internal/config"
 )
 
 // benchPayloads are the reference admission payloads (testdata/bench): pods of 6.4 KB,
 // 69 KB and 122 KB, each asking for the proxy sidecar of examples/config.yaml.
-var benchPayloads = []string{"typical", "large", "huge-env"}
+var benchPayloads = benchdata.Payloads
 
 func benchReview(b *testing.B, name string) []byte {
 	b.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "bench", name+".admissionreview.json"))
+	data, err := benchdata.Review(name)
 	if err != nil {
 		b.Fatal(err)
 	}
