@@ -3,7 +3,6 @@ package jsonscan
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"unsafe"
@@ -76,12 +75,6 @@ func (s *Scanner) AtEnd() bool {
 	s.skipSpace()
 	return s.pos >= len(s.data)
 }
-
-// IsObject reports whether the next value is an object.
-func (s *Scanner) IsObject() bool { return s.Peek() == '{' }
-
-// IsArray reports whether the next value is an array.
-func (s *Scanner) IsArray() bool { return s.Peek() == '[' }
 
 // Null consumes a null and reports whether there was one.
 func (s *Scanner) Null() bool {
@@ -180,14 +173,6 @@ func (s *Scanner) next(closing byte) bool {
 func (s *Scanner) String() string {
 	b := s.stringBytes()
 	return unsafe.String(unsafe.SliceData(b), len(b))
-}
-
-// StringOrNull reads a string, or a null as "".
-func (s *Scanner) StringOrNull() string {
-	if s.Null() {
-		return ""
-	}
-	return s.String()
 }
 
 func (s *Scanner) stringBytes() []byte {
@@ -485,5 +470,3 @@ func (s *Scanner) End() error {
 	return s.err
 }
 
-// ErrNotObject is returned by helpers when a document is not a JSON object.
-var ErrNotObject = errors.New("not a JSON object")

@@ -99,11 +99,6 @@ func markTemplates(path string, v any, holes *[]*template.Template) (any, error)
 	return v, nil
 }
 
-// Static reports whether j has no holes, so that its bytes never depend on the pod.
-func (j *JSON) Static() bool {
-	return len(j.parts) <= 1 && (len(j.parts) == 0 || j.parts[0].hole == nil)
-}
-
 // Append renders j with d and appends the JSON to dst.
 func (j *JSON) Append(dst []byte, d *Data) ([]byte, error) {
 	var sb strings.Builder
