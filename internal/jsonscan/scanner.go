@@ -469,4 +469,3 @@ func (s *Scanner) End() error {
 	}
 	return s.err
 }
-
