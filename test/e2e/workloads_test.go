@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tandem-io/tandem/test/e2e/tandemtest"
 )
@@ -54,8 +53,8 @@ func TestEveryWorkloadKindPassesValidation(t *testing.T) {
 			}
 		}
 	}
-	jobPods, err := client.CoreV1().Pods(online).List(t.Context(), metav1.ListOptions{LabelSelector: "job-name=job"})
-	if err == nil && len(jobPods.Items) > 0 && !slices.Contains(containerNames(jobPods.Items[0].Spec.InitContainers), "proxy") {
-		t.Errorf("the Job's pod lacks the proxy: %v", containerNames(jobPods.Items[0].Spec.InitContainers))
+	// The Job controller labels its pods job-name=<job>.
+	if p := waitForPod(t, online, "job-name=job"); !slices.Contains(containerNames(p.Spec.InitContainers), "proxy") {
+		t.Errorf("the Job's pod lacks the proxy: %v", containerNames(p.Spec.InitContainers))
 	}
 }
