@@ -88,7 +88,8 @@ func benchmarkHandler(b *testing.B, log *slog.Logger) {
 	}
 }
 
-// BenchmarkScanReview measures reading an AdmissionReview alone.
+// BenchmarkScanReview measures reading an AdmissionReview, request.object included (the
+// engine reads the pod in the same pass), without injecting or answering.
 func BenchmarkScanReview(b *testing.B) {
 	for _, name := range benchPayloads {
 		review := benchReview(b, name)

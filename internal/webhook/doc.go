@@ -2,13 +2,14 @@
 // calls for every pod it creates, with health, readiness and Prometheus metrics.
 //
 // It is an adapter around the engine (package inject) and knows nothing of how injection
-// works: it reads an AdmissionReview, hands the raw pod and what it knows of the pod's
-// namespace to inject.Inject, and writes the engine's patch, warnings or denial back.
+// works: it reads an AdmissionReview, has the engine read request.object (inject.ReadPod),
+// hands the pod and what it knows of the pod's namespace to inject.InjectPod, and writes
+// the engine's patch, warnings or denial back.
 //
 // Because it sits in the path of every pod creation in a cluster, the request path is
-// built for speed: the review is read with a streaming tokenizer that never decodes the
-// pod (review.go), buffers are pooled (exchange.go), and the response is written by hand
-// (response.go). Around it, the serving certificate and the configuration file are
+// built for speed: the review and the pod are read in one pass with internal/jsonscan,
+// never decoded (review.go), buffers are pooled (exchange.go), and the response is
+// written by hand (response.go). Around it, the serving certificate and the configuration file are
 // reloaded when they change (tls.go, reload.go, watch.go), namespace labels come from a
 // metadata-only informer (namespaces.go), and shutdown lets requests in flight finish
 // (server.go).
