@@ -210,46 +210,14 @@ func (s *Scanner) stringEnd() int {
 
 // stringEndEscaped is stringEnd that also reports whether the string holds escapes.
 func (s *Scanner) stringEndEscaped() (end int, escaped bool) {
-	data := s.data
-	i := s.pos
-	for i < len(data) {
-		for i < len(data) && plainStringByte[data[i]] {
-			i++
-		}
-		if i >= len(data) {
-			break
-		}
-		switch c := data[i]; {
-		case c == '"':
-			return i, escaped
-		case c == '\\':
-			n := escapeLen(data[i:])
-			if n == 0 {
-				s.pos = i
-				s.fail("invalid escape in a string")
-				return 0, false
-			}
-			i += n
-			escaped = true
-		default:
-			s.pos = i
-			s.fail("control character in a string")
-			return 0, false
-		}
+	end, escaped, fault := scanString(s.data, s.pos)
+	if fault != 0 {
+		s.pos = end
+		s.fail("%s", fault)
+		return 0, false
 	}
-	s.pos = len(data)
-	s.fail("unterminated string")
-	return 0, false
+	return end, escaped
 }
-
-// plainStringByte marks the bytes a string may hold as they are: all but the quote, the
-// backslash and control characters.
-var plainStringByte = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
 
 // escapeLen returns the length of the escape sequence at the start of b, or 0 if it is
 // not a valid one.
@@ -379,81 +347,6 @@ func (s *Scanner) Raw() []byte {
 		return nil
 	}
 	return s.data[start:s.pos]
-}
-
-// skipContainer passes over an object or array and checks its grammar: member names,
-// colons, commas, brackets matched by kind, and every scalar. It keeps a bit per level
-// (object or array) instead of a stack, so deep documents cost no allocation.
-func (s *Scanner) skipContainer() {
-	var objects [maxDepth / 64]uint64
-	depth := 0
-	inObject := func() bool { return objects[(depth-1)/64]&(1<<((depth-1)%64)) != 0 }
-	closes := func(c byte) bool { return c == '}' && inObject() || c == ']' && !inObject() }
-	open := func(c byte) bool {
-		if depth == maxDepth {
-			s.fail("nested more than %d levels deep", maxDepth)
-			return false
-		}
-		word, bit := depth/64, uint64(1)<<(depth%64)
-		if c == '{' {
-			objects[word] |= bit
-		} else {
-			objects[word] &^= bit
-		}
-		depth++
-		s.pos++
-		return true
-	}
-	if !open(s.Peek()) {
-		return
-	}
-	first := true // just after an opening bracket: a closing one may follow at once
-	for s.err == nil {
-		c := s.Peek()
-		if first && closes(c) {
-			s.pos++
-			depth--
-		} else {
-			if inObject() {
-				if c != '"' {
-					s.fail("expected a member name, found %s", s.found())
-					return
-				}
-				s.pos++
-				end := s.stringEnd()
-				if s.err != nil || !s.expectAfter(end+1, ':') {
-					return
-				}
-				c = s.Peek()
-			}
-			if c == '{' || c == '[' {
-				if !open(c) {
-					return
-				}
-				first = true
-				continue
-			}
-			s.Skip() // a scalar
-		}
-		first = false
-		// After a value or a closing bracket: a comma, or closing brackets.
-		for s.err == nil {
-			if depth == 0 {
-				return
-			}
-			c := s.Peek()
-			if c == ',' {
-				s.pos++
-				break
-			}
-			if !closes(c) {
-				s.fail("expected ',' or a closing bracket, found %s", s.found())
-				return
-			}
-			s.pos++
-			depth--
-		}
-	}
 }
 
 // expectAfter moves to pos and expects c there (after white space).

@@ -3,6 +3,7 @@ package jsonscan
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -176,5 +177,28 @@ func duplicateKeys(doc []byte) bool {
 			}
 		}
 		expectKey = depth == 1
+	}
+}
+
+// TestStringsAreCheckedAtEveryOffset puts an escape or a control character at each offset
+// of a long string, so that both the eight-bytes-at-a-time loop and the byte loop see it.
+func TestStringsAreCheckedAtEveryOffset(t *testing.T) {
+	for n := 0; n < 40; n++ {
+		for _, special := range []string{`\"`, `\\`, `\u00e9`, "\x01", "\x1f", `\x`, "\xff"} {
+			str := strings.Repeat("a", n) + special + strings.Repeat("b", 40-n)
+			doc := []byte(`{"k": ["` + str + `", {"` + str + `": 1}]}`)
+			s := New(doc)
+			s.Skip()
+			err := s.End()
+			if valid := json.Valid(doc); valid != (err == nil) {
+				t.Fatalf("%q: json.Valid says %v, the scanner says %v", doc, valid, err)
+			}
+			s = New(doc[len(`{"k": [`):])
+			got := s.String()
+			var want string
+			if json.Unmarshal(doc[len(`{"k": [`):len(`{"k": [`)+len(str)+2], &want) == nil && got != want && utf8.ValidString(got) {
+				t.Fatalf("%q read as %q, encoding/json reads %q", str, got, want)
+			}
+		}
 	}
 }
