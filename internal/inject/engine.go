@@ -64,17 +64,28 @@ func Inject(raw []byte, ns Namespace, cfg *config.Config, opts Options) (Result,
 }
 
 // Pod is a pod as the engine reads it: its metadata and the names in its spec. It refers
-// to the bytes it was read from, which must not change while it is in use.
-type Pod struct{ view *podView }
+// to the bytes it was read from, which must not change while it is in use. The zero
+// value is ready to Read into.
+type Pod struct{ view podView }
 
-// ReadPod reads the pod at the scanner's position, leaving the scanner after it. A server
-// that scans an AdmissionReview reads request.object this way, in the same pass.
+// ReadPod reads the pod at the scanner's position, leaving the scanner after it.
 func ReadPod(s *jsonscan.Scanner) (*Pod, error) {
-	v, err := readView(s)
-	if err != nil {
-		return nil, badPod(err)
+	p := &Pod{}
+	if err := p.Read(s); err != nil {
+		return nil, err
 	}
-	return &Pod{view: v}, nil
+	return p, nil
+}
+
+// Read reads the pod at the scanner's position into p, leaving the scanner after it, and
+// reuses the memory of the pod p held before. A server that scans an AdmissionReview
+// reads request.object this way, in the same pass, into a Pod it keeps per connection or
+// pool slot.
+func (p *Pod) Read(s *jsonscan.Scanner) error {
+	if err := p.view.read(s); err != nil {
+		return badPod(err)
+	}
+	return nil
 }
 
 // Name is the pod's name, or its generateName when it has none yet: for logs.
@@ -90,7 +101,7 @@ func (p *Pod) Name() string {
 
 // InjectPod is Inject for a pod read with ReadPod.
 func InjectPod(pod *Pod, ns Namespace, cfg *config.Config, opts Options) (Result, error) {
-	res, _, err := injectView(pod.view, ns, cfg, opts)
+	res, _, err := injectView(&pod.view, ns, cfg, opts)
 	return res, err
 }
 

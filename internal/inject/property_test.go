@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/tandem-io/tandem/internal/config"
+	"github.com/tandem-io/tandem/internal/jsonscan"
 )
 
 // TestPatchProperty generates pods of every shape the patch builder distinguishes (with
@@ -24,12 +26,16 @@ func TestPatchProperty(t *testing.T) {
 	names := []string{"seed", "proxy", "logs", "awkward", "clash-soft", "vault"}
 	rng := rand.New(rand.NewPCG(1, 2))
 	injectedSome := 0
+	var reused Pod // read into again and again, as the webhook does
 	for i := range 2000 {
 		pod := randomPod(rng, names)
 		raw, _ := json.Marshal(pod)
 		ns := Namespace{Name: "default", LabelsKnown: true, Labels: map[string]string{"vault.example.com/allowed": "true"}}
 		opts := Options{NativeSidecars: rng.IntN(2) == 0}
 		res, p, err := inject(raw, ns, cfg, opts)
+		if err := sameAsReused(&reused, raw, ns, cfg, opts, res, err); err != nil {
+			t.Fatalf("case %d: %v\npod: %s", i, err, raw)
+		}
 		if err != nil {
 			continue // clashes of mandatory sidecars are denials; the goldens cover them
 		}
@@ -115,4 +121,17 @@ func randomKeys(rng *rand.Rand, base string) map[string]any {
 		m[keys[rng.IntN(len(keys))]] = "v"
 	}
 	return m
+}
+
+// sameAsReused checks that a Pod read into after other pods injects exactly like a fresh
+// one: nothing of an earlier pod leaks into the next.
+func sameAsReused(reused *Pod, raw []byte, ns Namespace, cfg *config.Config, opts Options, want Result, wantErr error) error {
+	if err := reused.Read(jsonscan.New(raw)); err != nil {
+		return fmt.Errorf("reading into a reused Pod: %v", err)
+	}
+	got, err := InjectPod(reused, ns, cfg, opts)
+	if fmt.Sprint(err) != fmt.Sprint(wantErr) || !reflect.DeepEqual(got, want) {
+		return fmt.Errorf("a reused Pod gives %+v, %v; a fresh one %+v, %v", got, err, want, wantErr)
+	}
+	return nil
 }

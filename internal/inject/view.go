@@ -2,6 +2,7 @@ package inject
 
 import (
 	"fmt"
+	"slices"
 	"unsafe"
 
 	"github.com/tandem-io/tandem/internal/jsonscan"
@@ -13,6 +14,12 @@ import (
 type podView struct {
 	Metadata *metaView
 	Spec     *specView
+
+	// What Metadata and Spec point to when set. A view read into again keeps the memory
+	// of the last pod (slices, maps), so a server that reads a pod per request with one
+	// view allocates next to nothing.
+	meta metaView
+	spec specView
 }
 
 type metaView struct {
@@ -43,33 +50,34 @@ type portView struct {
 // checked; a wrong type is an error naming the field.
 func decodePod(raw []byte) (*podView, error) {
 	s := jsonscan.New(raw)
-	v, err := readView(s)
-	if err != nil {
+	v := &podView{}
+	if err := v.read(s); err != nil {
 		return nil, err
 	}
 	return v, s.End()
 }
 
-// readView reads the view from the pod at the scanner's position and leaves the scanner
-// after the pod, also when the pod has a field of the wrong type.
-func readView(s *jsonscan.Scanner) (*podView, error) {
+// read reads the view from the pod at the scanner's position and leaves the scanner
+// after the pod, also when the pod has a field of the wrong type. It reuses the memory of
+// the pod read before.
+func (v *podView) read(s *jsonscan.Scanner) error {
 	d := viewDecoder{s: s}
 	start := s.Offset()
-	v := &podView{}
+	v.Metadata, v.Spec = nil, nil
 	if s.Peek() != '{' {
 		s.Skip()
 		if s.Err() != nil {
-			return nil, s.Err()
+			return s.Err()
 		}
-		return nil, fmt.Errorf("the pod must be an object")
+		return fmt.Errorf("the pod must be an object")
 	}
 	d.object("the pod")
 	for key, ok := d.s.NextKey(); ok && d.ok(); key, ok = d.s.NextKey() {
 		switch string(key) {
 		case "metadata":
-			v.Metadata = d.meta()
+			v.Metadata = d.meta(&v.meta)
 		case "spec":
-			v.Spec = d.spec()
+			v.Spec = d.spec(&v.spec)
 		default:
 			d.s.Skip()
 		}
@@ -78,10 +86,7 @@ func readView(s *jsonscan.Scanner) (*podView, error) {
 		s.Rewind(start) // reading stopped inside the pod: step over all of it
 		s.Skip()
 	}
-	if err := d.err(); err != nil {
-		return nil, err
-	}
-	return v, nil
+	return d.err()
 }
 
 // viewDecoder reads the view's fields; the first wrong type it meets is kept in shape.
@@ -148,11 +153,12 @@ func (d *viewDecoder) str(field, suffix string) string {
 	return ""
 }
 
-func (d *viewDecoder) meta() *metaView {
+func (d *viewDecoder) meta(m *metaView) *metaView {
 	if !d.object("metadata") {
 		return nil
 	}
-	m := &metaView{}
+	*m = metaView{Labels: m.Labels, Annotations: m.Annotations}
+	labels, annotations := false, false
 	for key, ok := d.s.NextKey(); ok && d.ok(); key, ok = d.s.NextKey() {
 		switch string(key) {
 		case "name":
@@ -162,43 +168,58 @@ func (d *viewDecoder) meta() *metaView {
 		case "namespace":
 			m.Namespace = d.str("metadata.namespace", "")
 		case "labels":
-			m.Labels = d.strMap("metadata.labels")
+			m.Labels, labels = d.strMap("metadata.labels", m.Labels)
 		case "annotations":
-			m.Annotations = d.strMap("metadata.annotations")
+			m.Annotations, annotations = d.strMap("metadata.annotations", m.Annotations)
 		default:
 			d.s.Skip()
 		}
 	}
+	// A pod without labels has nil labels, as when decoded, but the map is kept for the
+	// next pod.
+	if !labels {
+		clear(m.Labels)
+	}
+	if !annotations {
+		clear(m.Annotations)
+	}
 	return m
 }
 
-func (d *viewDecoder) strMap(field string) map[string]string {
+// strMap reads a map of strings into m, emptied first (or a new map), and reports
+// whether there was one (not null).
+func (d *viewDecoder) strMap(field string, m map[string]string) (map[string]string, bool) {
 	if !d.object(field) {
-		return nil
+		clear(m)
+		return m, false
 	}
-	m := map[string]string{}
+	if m == nil {
+		m = map[string]string{}
+	}
+	clear(m)
 	for key, ok := d.s.NextKey(); ok && d.ok(); key, ok = d.s.NextKey() {
 		// Like every string of the view, the key aliases the raw pod.
 		m[unsafe.String(unsafe.SliceData(key), len(key))] = d.str(field, "[]")
 	}
-	return m
+	return m, true
 }
 
-func (d *viewDecoder) spec() *specView {
+func (d *viewDecoder) spec(s *specView) *specView {
 	if !d.object("spec") {
 		return nil
 	}
-	s := &specView{}
+	s.Containers, s.InitContainers = s.Containers[:0], s.InitContainers[:0]
+	s.Volumes, s.ImagePullSecrets = s.Volumes[:0], s.ImagePullSecrets[:0]
 	for key, ok := d.s.NextKey(); ok && d.ok(); key, ok = d.s.NextKey() {
 		switch string(key) {
 		case "containers":
-			s.Containers = d.containers("spec.containers")
+			s.Containers = d.containers(&containersFields, s.Containers)
 		case "initContainers":
-			s.InitContainers = d.containers("spec.initContainers")
+			s.InitContainers = d.containers(&initContainersFields, s.InitContainers)
 		case "volumes":
-			s.Volumes = d.names("spec.volumes", "name", "[].name")
+			s.Volumes = d.names("spec.volumes", "name", "[].name", s.Volumes)
 		case "imagePullSecrets":
-			s.ImagePullSecrets = d.names("spec.imagePullSecrets", "name", "[].name")
+			s.ImagePullSecrets = d.names("spec.imagePullSecrets", "name", "[].name", s.ImagePullSecrets)
 		default:
 			d.s.Skip()
 		}
@@ -206,40 +227,53 @@ func (d *viewDecoder) spec() *specView {
 	return s
 }
 
-func (d *viewDecoder) containers(field string) []containerView {
+// containerFields name a container list and its members in errors, spelled out so that
+// reading a container builds no strings.
+type containerFields struct{ list, ports, env, mounts string }
+
+var (
+	containersFields     = containerFields{"spec.containers", "spec.containers[].ports", "spec.containers[].env", "spec.containers[].volumeMounts"}
+	initContainersFields = containerFields{"spec.initContainers", "spec.initContainers[].ports", "spec.initContainers[].env", "spec.initContainers[].volumeMounts"}
+)
+
+// containers reads a list of containers into out[:0], reusing the memory of the
+// containers out held before.
+func (d *viewDecoder) containers(f *containerFields, out []containerView) []containerView {
+	field := f.list
+	out = out[:0]
 	if !d.array(field) {
-		return nil
+		return out
 	}
-	var out []containerView
 	for d.s.NextElement() && d.ok() {
 		if !d.objectAt(field, "[]") {
 			continue
 		}
-		var c containerView
+		out = slices.Grow(out, 1)[:len(out)+1]
+		c := &out[len(out)-1]
+		*c = containerView{Ports: c.Ports[:0], Env: c.Env[:0], VolumeMounts: c.VolumeMounts[:0]}
 		for key, ok := d.s.NextKey(); ok && d.ok(); key, ok = d.s.NextKey() {
 			switch string(key) {
 			case "name":
 				c.Name = d.str(field, "[].name")
 			case "ports":
-				c.Ports = d.ports(field + "[].ports")
+				c.Ports = d.ports(f.ports, c.Ports)
 			case "env":
-				c.Env = d.names(field+"[].env", "name", "[].name")
+				c.Env = d.names(f.env, "name", "[].name", c.Env)
 			case "volumeMounts":
-				c.VolumeMounts = d.names(field+"[].volumeMounts", "mountPath", "[].mountPath")
+				c.VolumeMounts = d.names(f.mounts, "mountPath", "[].mountPath", c.VolumeMounts)
 			default:
 				d.s.Skip()
 			}
 		}
-		out = append(out, c)
 	}
 	return out
 }
 
-func (d *viewDecoder) ports(field string) []portView {
+func (d *viewDecoder) ports(field string, out []portView) []portView {
+	out = out[:0]
 	if !d.array(field) {
-		return nil
+		return out
 	}
-	var out []portView
 	for d.s.NextElement() && d.ok() {
 		if !d.objectAt(field, "[]") {
 			continue
@@ -270,11 +304,11 @@ func (d *viewDecoder) ports(field string) []portView {
 
 // names reads one string member (key) of each object in a list: env names, mount paths.
 // suffix is "[]."+key, spelled out by callers so that no string is built per element.
-func (d *viewDecoder) names(field, key, suffix string) []string {
+func (d *viewDecoder) names(field, key, suffix string, out []string) []string {
+	out = out[:0]
 	if !d.array(field) {
-		return nil
+		return out
 	}
-	var out []string
 	for d.s.NextElement() && d.ok() {
 		if !d.objectAt(field, "[]") {
 			continue

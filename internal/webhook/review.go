@@ -53,7 +53,8 @@ func (r *review) isPodCreate() bool {
 // else is stepped over. It is pooled with the exchange, so scanning allocates nothing.
 type reviewScanner struct {
 	s     jsonscan.Scanner
-	shape error // the first member of the wrong type
+	shape error      // the first member of the wrong type
+	pod   inject.Pod // read into again for each review, so that its memory is reused
 }
 
 // scan reads the AdmissionReview in buf. The review's strings and object alias buf, so
@@ -162,7 +163,10 @@ func (sc *reviewScanner) readObject(rv *review) {
 	if s.Null() {
 		return // a DELETE, say
 	}
-	rv.pod, rv.podErr = inject.ReadPod(s)
+	rv.podErr = sc.pod.Read(s)
+	if rv.podErr == nil {
+		rv.pod = &sc.pod
+	}
 	if s.Err() == nil {
 		rv.object = s.Data(start, s.Offset())
 	}
