@@ -59,7 +59,10 @@ func deny(reason metav1.StatusReason, format string, args ...any) *Error {
 // a Pod, or the pod template of a workload, in JSON. Inject reads nothing but its
 // arguments, and the same arguments always give the same result.
 func Inject(raw []byte, ns Namespace, cfg *config.Config, opts Options) (Result, error) {
-	res, _, err := inject(raw, ns, cfg, opts)
+	res, p, err := inject(raw, ns, cfg, opts)
+	if p != nil {
+		p.release()
+	}
 	return res, err
 }
 
@@ -101,7 +104,10 @@ func (p *Pod) Name() string {
 
 // InjectPod is Inject for a pod read with ReadPod.
 func InjectPod(pod *Pod, ns Namespace, cfg *config.Config, opts Options) (Result, error) {
-	res, _, err := injectView(&pod.view, ns, cfg, opts)
+	res, p, err := injectView(&pod.view, ns, cfg, opts)
+	if p != nil {
+		p.release()
+	}
 	return res, err
 }
 
@@ -149,6 +155,7 @@ func injectView(pod *podView, ns Namespace, cfg *config.Config, opts Options) (R
 	for _, sc := range sidecars {
 		warning, err := p.add(sc, values[sc.Name])
 		if err != nil {
+			p.release()
 			return Result{}, nil, err
 		}
 		if warning != "" {
@@ -160,9 +167,10 @@ func injectView(pod *podView, ns Namespace, cfg *config.Config, opts Options) (R
 	}
 	if len(res.Injected) == 0 {
 		res.Reason = "no sidecar could be injected"
+		p.release()
 		return res, nil, nil
 	}
-	res.Patch = p.patch()
+	res.Patch = p.writePatch()
 	res.Reason = "injected " + strings.Join(res.Injected, ", ") + " as requested by " + sel.source
 	return res, p, nil
 }

@@ -1,6 +1,8 @@
 package inject
 
 import (
+	"bytes"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -10,10 +12,12 @@ import (
 // patch writes the plan as an RFC 6902 JSON Patch against the raw pod. It is the one
 // patch builder: appends use "/-", inserts use an index, and a whole list or map is added
 // only where the pod has none (so parents are created, and nothing the pod has is
-// replaced). Keys are escaped per RFC 6901.
-func (p *plan) patch() []byte {
+// replaced). Keys are escaped per RFC 6901. The patch is the caller's; the plan keeps
+// only the buffer it was written in.
+func (p *plan) writePatch() []byte {
 	a := &p.adds
-	w := patchWriter{buf: make([]byte, 0, a.size()+512)}
+	w := patchWriter{buf: slices.Grow(p.patch[:0], a.size()+512)}
+	defer func() { p.patch = w.buf }()
 	w.buf = append(w.buf, '[')
 	p.patchMetadata(&w)
 	spec := p.pod.Spec
@@ -33,12 +37,13 @@ func (p *plan) patch() []byte {
 		w.appendAll(base+"/env", len(c.Env), a.env[i])
 		w.appendAll(base+"/volumeMounts", len(c.VolumeMounts), a.mounts[i])
 	}
-	return append(w.buf, ']')
+	w.buf = append(w.buf, ']')
+	return bytes.Clone(w.buf)
 }
 
 // patchMetadata adds labels and annotations, the status annotation last.
 func (p *plan) patchMetadata(w *patchWriter) {
-	annotations := append(p.adds.annotations, keyValue{StatusKey, appendStatus(nil, p.status)})
+	annotations := append(p.adds.annotations, keyValue{StatusKey, p.statusValue()})
 	if p.pod.Metadata == nil {
 		w.begin("/metadata")
 		w.buf = append(w.buf, `{"labels":`...)

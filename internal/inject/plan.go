@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,7 +24,15 @@ type plan struct {
 
 	adds   additions
 	status []injected
+
+	// Memory kept between pods when the plan is pooled: what the renderers wrote, and
+	// the patch being written.
+	rendered, patch []byte
 }
+
+// plans recycles plans, with the slices and buffers they grew, across admissions: most of
+// what an admission would otherwise allocate.
+var plans = sync.Pool{New: func() any { return new(plan) }}
 
 // additions are rendered JSON values, in the order they will be patched in.
 type additions struct {
@@ -48,16 +57,46 @@ type keyValue struct {
 	value []byte
 }
 
+// newPlan returns an empty plan for pod, from the pool: release it when done.
 func newPlan(pod *podView, ns Namespace, opts Options) *plan {
-	p := &plan{pod: pod, native: opts.NativeSidecars}
+	p := plans.Get().(*plan)
+	p.pod, p.native = pod, opts.NativeSidecars
+	p.data = tmpl.Data{Namespace: tmpl.Namespace{Name: ns.Name, Labels: ns.Labels}}
 	if m := pod.Metadata; m != nil {
 		p.data.Pod = tmpl.Pod{Name: m.Name, GenerateName: m.GenerateName, Namespace: m.Namespace, Labels: m.Labels, Annotations: m.Annotations}
 	}
-	p.data.Namespace = tmpl.Namespace{Name: ns.Name, Labels: ns.Labels}
+	p.status = p.status[:0]
+	p.rendered, p.patch = p.rendered[:0], p.patch[:0]
+	a := &p.adds
+	a.labels, a.annotations = a.labels[:0], a.annotations[:0]
+	a.initContainers, a.containers, a.volumes = a.initContainers[:0], a.containers[:0], a.volumes[:0]
+	a.pullSecrets = a.pullSecrets[:0]
 	n := len(pod.Spec.Containers)
-	p.adds.env, p.adds.mounts = make([][]rendered, n), make([][]rendered, n)
-	p.adds.envNames, p.adds.mountPaths = make([][]string, n), make([][]string, n)
+	a.env, a.mounts = emptied(a.env, n), emptied(a.mounts, n)
+	a.envNames, a.mountPaths = emptied(a.envNames, n), emptied(a.mountPaths, n)
 	return p
+}
+
+// release puts p back in the pool. Nothing it holds may be used afterwards: Result
+// copies what it keeps.
+func (p *plan) release() {
+	p.pod, p.data = nil, tmpl.Data{} // do not keep the pod's bytes alive
+	if cap(p.rendered) > maxPooledBuffer || cap(p.patch) > maxPooledBuffer {
+		return
+	}
+	plans.Put(p)
+}
+
+// maxPooledBuffer keeps a rare huge sidecar from pinning its buffers in the pool.
+const maxPooledBuffer = 256 << 10
+
+// emptied returns lists with n empty lists, reusing their memory.
+func emptied[T any](lists [][]T, n int) [][]T {
+	lists = slices.Grow(lists[:0], n)[:n]
+	for i := range lists {
+		lists[i] = lists[i][:0]
+	}
+	return lists
 }
 
 // add renders sc into the plan. A clash or a template that fails denies the pod when the
@@ -164,7 +203,8 @@ func (p *plan) render(sc *config.Sidecar, values map[string]string) error {
 	d := p.data
 	d.Values, d.Sidecar = values, sc.Name
 	native := sc.Native == config.NativeAlways || (sc.Native == config.NativeAuto && p.native)
-	r := renderer{data: &d}
+	r := renderer{data: &d, buf: p.rendered}
+	defer func() { p.rendered = r.buf }()
 	a := &p.adds
 	for _, c := range sc.InitContainers {
 		a.initContainers = append(a.initContainers, rendered{json: r.part(c)})
@@ -237,6 +277,8 @@ func (r *renderer) part(p config.Part) []byte {
 	if r.buf == nil {
 		r.buf = make([]byte, 0, 4096)
 	}
+	// Parts of pods rendered before are dead once the plan is reused; parts of this pod
+	// are never overwritten (see below).
 	start := len(r.buf)
 	r.buf, r.err = p.JSON.Append(r.buf, r.data)
 	// A full slice expression, so that nothing appended later can reach into this part;

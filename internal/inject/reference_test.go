@@ -58,9 +58,11 @@ func applyPlanTyped(pod *corev1.Pod, p *plan) error {
 		decode(kv.value, &v)
 		pod.Annotations[kv.key] = v
 	}
-	var status string
-	decode(appendStatus(nil, p.status), &status)
-	pod.Annotations[StatusKey] = status
+	st, mErr := json.Marshal(status{Sidecars: p.status}) // encoding/json, not the engine's writer
+	if mErr != nil {
+		return mErr
+	}
+	pod.Annotations[StatusKey] = string(st)
 	var inits []corev1.Container
 	for _, r := range a.initContainers {
 		var c corev1.Container

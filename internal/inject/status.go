@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/tandem-io/tandem/internal/config"
 )
 
@@ -19,9 +21,17 @@ type injected struct {
 	sidecar *config.Sidecar // in the plan, to name who took a name
 }
 
-// appendStatus writes the status annotation's value, as a JSON string, without reflection.
-func appendStatus(dst []byte, list []injected) []byte {
-	var js []byte
+// statusValue renders the status annotation's value, as a JSON string, in the plan's
+// render buffer.
+func (p *plan) statusValue() []byte {
+	var scratch [256]byte
+	start := len(p.rendered)
+	p.rendered = appendStatus(p.rendered, appendStatusJSON(scratch[:0], p.status))
+	return p.rendered[start:len(p.rendered):len(p.rendered)]
+}
+
+// appendStatusJSON writes the status annotation's value as JSON, without reflection.
+func appendStatusJSON(js []byte, list []injected) []byte {
 	js = append(js, `{"sidecars":[`...)
 	for i, in := range list {
 		if i > 0 {
@@ -33,8 +43,13 @@ func appendStatus(dst []byte, list []injected) []byte {
 		js = appendString(js, in.Hash)
 		js = append(js, '}')
 	}
-	js = append(js, "]}"...)
-	return appendString(dst, string(js))
+	return append(js, "]}"...)
+}
+
+// appendStatus appends the status JSON as a JSON string.
+func appendStatus(dst, js []byte) []byte {
+	dst, _ = jsontext.AppendQuote(dst, js)
+	return dst
 }
 
 // staleWarnings compares a pod's status with the config: a sidecar whose definition has

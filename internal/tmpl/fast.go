@@ -113,9 +113,10 @@ func fastArg(n parse.Node) func(*Data) (string, bool) {
 	return nil
 }
 
-// appendQuoted renders the template as a JSON string appended to dst; ok is false when a
-// value is missing, and the caller falls back to text/template for its error message.
-func (f fastTemplate) appendQuoted(dst []byte, d *Data, sb *strings.Builder) ([]byte, bool) {
+// appendQuoted renders the template as a JSON string appended to dst, using scratch for
+// templates of several pieces; ok is false when a value is missing, and the caller falls
+// back to text/template for its error message.
+func (f fastTemplate) appendQuoted(dst []byte, d *Data, scratch []byte) ([]byte, bool) {
 	if len(f) == 1 && f[0].field != nil {
 		v, ok := f[0].field(d)
 		if !ok {
@@ -124,18 +125,17 @@ func (f fastTemplate) appendQuoted(dst []byte, d *Data, sb *strings.Builder) ([]
 		dst, _ = jsontext.AppendQuote(dst, v)
 		return dst, true
 	}
-	sb.Reset()
 	for _, n := range f {
 		if n.field == nil {
-			sb.WriteString(n.text)
+			scratch = append(scratch, n.text...)
 			continue
 		}
 		v, ok := n.field(d)
 		if !ok {
 			return dst, false
 		}
-		sb.WriteString(v)
+		scratch = append(scratch, v...)
 	}
-	dst, _ = jsontext.AppendQuote(dst, sb.String())
+	dst, _ = jsontext.AppendQuote(dst, scratch)
 	return dst, true
 }

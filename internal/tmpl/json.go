@@ -101,7 +101,7 @@ func markTemplates(path string, v any, holes *[]*template.Template) (any, error)
 
 // Append renders j with d and appends the JSON to dst.
 func (j *JSON) Append(dst []byte, d *Data) ([]byte, error) {
-	var sb strings.Builder
+	var scratch [256]byte // for fast templates of several pieces; stays on the stack
 	for _, p := range j.parts {
 		if p.hole == nil {
 			dst = append(dst, p.literal...)
@@ -109,20 +109,27 @@ func (j *JSON) Append(dst []byte, d *Data) ([]byte, error) {
 		}
 		if p.fast != nil {
 			var ok bool
-			if dst, ok = p.fast.appendQuoted(dst, d, &sb); ok {
+			if dst, ok = p.fast.appendQuoted(dst, d, scratch[:0]); ok {
 				continue
 			}
 		}
-		sb.Reset()
-		if err := p.hole.Execute(&sb, d); err != nil {
+		var err error
+		if dst, err = appendExecuted(dst, p.hole, d); err != nil {
 			return dst, err
 		}
-		var err error
-		if dst, err = jsontext.AppendQuote(dst, sb.String()); err != nil {
-			// Only invalid UTF-8 gets here; AppendQuote has already replaced it.
-			return dst, nil
-		}
 	}
+	return dst, nil
+}
+
+// appendExecuted runs a template with text/template and appends its output as a JSON
+// string.
+func appendExecuted(dst []byte, t *template.Template, d *Data) ([]byte, error) {
+	var sb strings.Builder
+	if err := t.Execute(&sb, d); err != nil {
+		return dst, err
+	}
+	// Only invalid UTF-8 makes AppendQuote fail, and it has replaced it by then.
+	dst, _ = jsontext.AppendQuote(dst, sb.String())
 	return dst, nil
 }
 
