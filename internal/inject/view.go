@@ -310,16 +310,18 @@ func (d *viewDecoder) names(field, key, suffix string, out []string) []string {
 		return out
 	}
 	for d.s.NextElement() && d.ok() {
-		if !d.objectAt(field, "[]") {
+		switch d.s.Peek() {
+		case '{':
+		case 'n':
+			d.s.Null()
+			continue
+		default:
+			d.wrong(field, "[]", "an object")
 			continue
 		}
-		name := ""
-		for k, ok := d.s.NextKey(); ok && d.ok(); k, ok = d.s.NextKey() {
-			if string(k) == key {
-				name = d.str(field, suffix)
-			} else {
-				d.s.Skip()
-			}
+		name, first := d.s.StringMember(key)
+		if first != 0 && first != '"' && first != 'n' && d.shape == nil {
+			d.shape = fmt.Errorf("%s%s must be a string", field, suffix)
 		}
 		out = append(out, name)
 	}
