@@ -81,6 +81,22 @@ func TestInjectDecisions(t *testing.T) {
 			pod:    `{"metadata":{"labels":["a"],"annotations":{"tandem.io/inject":"seed"}}, ` + app + `}`,
 			reason: metav1.StatusReasonBadRequest, inMessage: "metadata.labels must be an object",
 		},
+		"an env name of the wrong type is a bad request naming the field": {
+			pod:    `{"metadata":{"annotations":{"tandem.io/inject":"seed"}},"spec":{"containers":[{"name":"app","env":[{"name":1}]}]}}`,
+			reason: metav1.StatusReasonBadRequest, inMessage: "spec.containers[].env[].name must be a string",
+		},
+		"an env entry that is not an object is a bad request naming the field": {
+			pod:    `{"metadata":{"annotations":{"tandem.io/inject":"seed"}},"spec":{"containers":[{"name":"app","env":["A=1"]}]}}`,
+			reason: metav1.StatusReasonBadRequest, inMessage: "spec.containers[].env[] must be an object",
+		},
+		"a mount path of the wrong type in an init container names the field": {
+			pod:    `{"metadata":{"annotations":{"tandem.io/inject":"seed"}},"spec":{"initContainers":[{"name":"i","volumeMounts":[{"mountPath":{}}]}],"containers":[{"name":"app"}]}}`,
+			reason: metav1.StatusReasonBadRequest, inMessage: "spec.initContainers[].volumeMounts[].mountPath must be a string",
+		},
+		"a volume list that is not JSON is a bad request": {
+			pod:    `{"metadata":{"annotations":{"tandem.io/inject":"seed"}},"spec":{"containers":[{"name":"app"}],"volumes":[{"name":"v" "x":1}]}}`,
+			reason: metav1.StatusReasonBadRequest, inMessage: "not valid JSON",
+		},
 		"a pod without spec is a bad request when it asks for sidecars": {
 			pod:    `{"metadata":{"annotations":{"tandem.io/inject":"seed"}}}`,
 			reason: metav1.StatusReasonBadRequest, inMessage: "no spec",

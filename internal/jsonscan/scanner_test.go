@@ -135,12 +135,31 @@ func FuzzScanner(f *testing.F) {
 			t.Fatalf("invalid JSON accepted: %q", doc)
 		}
 		if strictErr != nil || err != nil {
+			if New(doc).Peek() == '{' {
+				s = New(doc)
+				s.StringMember("a")
+				if s.End() == nil && !json.Valid(doc) && utf8.Valid(doc) {
+					t.Fatalf("StringMember accepts invalid JSON: %q", doc)
+				}
+			}
 			return
 		}
 		for k, v := range got {
 			if w, ok := want[k].(string); ok && w != v && utf8.ValidString(v) && !duplicateKeys(doc) {
 				t.Fatalf("member %q read as %q, encoding/json reads %q", k, v, w)
 			}
+		}
+		// StringMember reads the same object in one loop: same verdict, same value.
+		if New(doc).Peek() != '{' {
+			return
+		}
+		s = New(doc)
+		value, first := s.StringMember("a")
+		if err := s.End(); err != nil {
+			t.Fatalf("StringMember rejects what the member walk accepted: %v\n%q", err, doc)
+		}
+		if w, ok := want["a"].(string); ok && (first != '"' || value != w && utf8.ValidString(value)) {
+			t.Fatalf("StringMember read %q (%q), encoding/json reads %q", value, first, w)
 		}
 	})
 }
@@ -199,6 +218,43 @@ func TestStringsAreCheckedAtEveryOffset(t *testing.T) {
 			if json.Unmarshal(doc[len(`{"k": [`):len(`{"k": [`)+len(str)+2], &want) == nil && got != want && utf8.ValidString(got) {
 				t.Fatalf("%q read as %q, encoding/json reads %q", str, got, want)
 			}
+		}
+	}
+}
+
+func TestStringMember(t *testing.T) {
+	tests := []struct {
+		doc, value string
+		first      byte
+		bad        bool
+	}{
+		{doc: `{"name":"a","value":"b"}`, value: "a", first: '"'},
+		{doc: `{ "value" : {"x":[1,"}"]} , "name" : "a" }`, value: "a", first: '"'},
+		{doc: `{"value":"b"}`},
+		{doc: `{}`},
+		{doc: `{"name":null}`, first: 'n'},
+		{doc: `{"name":7}`, first: '7'},
+		{doc: `{"name":"a","name":"b"}`, value: "b", first: '"'},
+		{doc: `{"na\u006de":"a\nb"}`, value: "a\nb", first: '"'},
+		{doc: `{"name":"a",}`, bad: true},
+		{doc: `{"name" "a"}`, bad: true},
+		{doc: `{"name":"a" "x":1}`, bad: true},
+		{doc: `{name:"a"}`, bad: true},
+		{doc: `{"name":"a"`, bad: true},
+		{doc: `["name"]`, bad: true},
+	}
+	for _, tc := range tests {
+		s := New([]byte(tc.doc))
+		value, first := s.StringMember("name")
+		err := s.End()
+		if tc.bad {
+			if err == nil {
+				t.Errorf("%s: accepted", tc.doc)
+			}
+			continue
+		}
+		if err != nil || value != tc.value || first != tc.first {
+			t.Errorf("%s: got %q, %q, %v; want %q, %q", tc.doc, value, first, err, tc.value, tc.first)
 		}
 	}
 }
