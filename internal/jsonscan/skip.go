@@ -73,6 +73,11 @@ value:
 	}
 	switch c = data[i]; c {
 	case '{', '[':
+		// An empty object is most of managedFields ("f:name":{}): step over it whole.
+		if c == '{' && i+1 < len(data) && data[i+1] == '}' {
+			i += 2
+			goto next
+		}
 		goto open
 	case '"':
 		i, _, fault = scanString(data, i+1)
