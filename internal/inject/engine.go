@@ -146,14 +146,18 @@ func injectView(pod *podView, ns Namespace, cfg *config.Config, opts Options) (R
 	if err != nil {
 		return Result{}, nil, err
 	}
-	values, err := knobValues(pod, sidecars, cfg)
+	overrides, err := knobValues(pod, sidecars, cfg)
 	if err != nil {
 		return Result{}, nil, err
 	}
 	p := newPlan(pod, ns, opts)
 	var res Result
 	for _, sc := range sidecars {
-		warning, err := p.add(sc, values[sc.Name])
+		values := sc.Values
+		if v, ok := overrides[sc.Name]; ok {
+			values = v
+		}
+		warning, err := p.add(sc, values)
 		if err != nil {
 			p.release()
 			return Result{}, nil, err

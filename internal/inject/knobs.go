@@ -2,6 +2,7 @@ package inject
 
 import (
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -11,15 +12,13 @@ import (
 	"github.com/tandem-io/tandem/internal/config"
 )
 
-// knobValues returns each requested sidecar's values with the pod's overrides applied.
-// An override annotation is tandem.io/<sidecar>.<knob>; one the config does not allow,
-// or whose value does not match the knob's pattern, denies the pod with the reason.
+// knobValues returns the values of the requested sidecars that the pod overrides, with
+// the overrides applied; the others keep their config values (and most pods override
+// nothing: no allocation). An override annotation is tandem.io/<sidecar>.<knob>; one the
+// config does not allow, or whose value does not match the knob's pattern, denies the pod
+// with the reason.
 func knobValues(pod *podView, sidecars []*config.Sidecar, cfg *config.Config) (map[string]map[string]string, error) {
-	values := make(map[string]map[string]string, len(sidecars))
-	for _, sc := range sidecars {
-		values[sc.Name] = sc.Values
-	}
-	var cloned map[string]bool
+	var values map[string]map[string]string
 	for _, key := range knobKeys(pod.annotations()) {
 		name, knob, _ := strings.Cut(strings.TrimPrefix(key, knobPrefix), ".")
 		sc := cfg.Sidecar(name)
@@ -27,7 +26,7 @@ func knobValues(pod *podView, sidecars []*config.Sidecar, cfg *config.Config) (m
 			return nil, deny(metav1.StatusReasonInvalid, "annotation %s names sidecar %q, which is not defined in the Tandem config (defined: %s)",
 				key, name, strings.Join(cfg.Names(), ", "))
 		}
-		if _, requested := values[name]; !requested {
+		if !slices.Contains(sidecars, sc) {
 			continue // a knob for a sidecar this pod does not get changes nothing
 		}
 		pattern, ok := sc.Overridable[knob]
@@ -40,12 +39,14 @@ func knobValues(pod *podView, sidecars []*config.Sidecar, cfg *config.Config) (m
 			return nil, deny(metav1.StatusReasonInvalid, "annotation %s: value %q is not allowed; it must match %s",
 				key, value, pattern.String())
 		}
-		if !cloned[name] {
-			values[name] = maps.Clone(sc.Values) // never write to the shared config
-			if cloned == nil {
-				cloned = map[string]bool{}
+		if values[name] == nil {
+			if values == nil {
+				values = map[string]map[string]string{}
 			}
-			cloned[name] = true
+			values[name] = maps.Clone(sc.Values) // never write to the shared config
+			if values[name] == nil {
+				values[name] = map[string]string{}
+			}
 		}
 		values[name][knob] = value
 	}

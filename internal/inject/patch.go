@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -16,26 +15,26 @@ import (
 // only the buffer it was written in.
 func (p *plan) writePatch() []byte {
 	a := &p.adds
-	w := patchWriter{buf: slices.Grow(p.patch[:0], a.size()+512)}
+	var path [256]byte
+	w := patchWriter{buf: slices.Grow(p.patch[:0], a.size()+512), path: path[:0]}
 	defer func() { p.patch = w.buf }()
 	w.buf = append(w.buf, '[')
 	p.patchMetadata(&w)
 	spec := p.pod.Spec
-	w.insertFront("/spec/initContainers", len(spec.InitContainers), a.initContainers)
-	w.appendAll("/spec/containers", len(spec.Containers), a.containers)
-	w.appendAll("/spec/volumes", len(spec.Volumes), a.volumes)
+	w.at("/spec/initContainers").insertFront(len(spec.InitContainers), a.initContainers)
+	w.at("/spec/containers").appendAll(len(spec.Containers), a.containers)
+	w.at("/spec/volumes").appendAll(len(spec.Volumes), a.volumes)
 	secrets := make([]rendered, len(a.pullSecrets))
 	for i, s := range a.pullSecrets {
 		secrets[i].json = append(appendString([]byte(`{"name":`), s), '}')
 	}
-	w.appendAll("/spec/imagePullSecrets", len(spec.ImagePullSecrets), secrets)
+	w.at("/spec/imagePullSecrets").appendAll(len(spec.ImagePullSecrets), secrets)
 	for i, c := range spec.Containers {
 		if len(a.env[i]) == 0 && len(a.mounts[i]) == 0 {
 			continue
 		}
-		base := "/spec/containers/" + strconv.Itoa(i)
-		w.appendAll(base+"/env", len(c.Env), a.env[i])
-		w.appendAll(base+"/volumeMounts", len(c.VolumeMounts), a.mounts[i])
+		w.at("/spec/containers").index(i).segment("env").appendAll(len(c.Env), a.env[i])
+		w.at("/spec/containers").index(i).segment("volumeMounts").appendAll(len(c.VolumeMounts), a.mounts[i])
 	}
 	w.buf = append(w.buf, ']')
 	return bytes.Clone(w.buf)
@@ -45,7 +44,7 @@ func (p *plan) writePatch() []byte {
 func (p *plan) patchMetadata(w *patchWriter) {
 	annotations := append(p.adds.annotations, keyValue{StatusKey, p.statusValue()})
 	if p.pod.Metadata == nil {
-		w.begin("/metadata")
+		w.at("/metadata").begin()
 		w.buf = append(w.buf, `{"labels":`...)
 		w.buf = appendObject(w.buf, p.adds.labels)
 		w.buf = append(w.buf, `,"annotations":`...)
@@ -53,8 +52,8 @@ func (p *plan) patchMetadata(w *patchWriter) {
 		w.buf = append(w.buf, "}}"...)
 		return
 	}
-	w.addKeys("/metadata/labels", len(p.pod.Metadata.Labels), p.adds.labels)
-	w.addKeys("/metadata/annotations", len(p.pod.Metadata.Annotations), annotations)
+	w.at("/metadata/labels").addKeys(len(p.pod.Metadata.Labels), p.adds.labels)
+	w.at("/metadata/annotations").addKeys(len(p.pod.Metadata.Annotations), annotations)
 }
 
 // size estimates the patch's length, so its buffer is allocated once.
@@ -82,57 +81,103 @@ func (a *additions) size() int {
 	return n
 }
 
-// patchWriter appends "add" operations to a JSON array being built.
+// patchWriter appends "add" operations to a JSON array being built. Paths are built in
+// place (at, index, segment), so that writing a patch builds no strings.
 type patchWriter struct {
-	buf []byte
-	ops int
+	buf  []byte
+	path []byte // the path of the list or map being patched
+	ops  int
 }
 
-// begin starts an add operation at path; the caller appends the value and the closing '}'.
-func (w *patchWriter) begin(path string) {
+// at sets the path to p.
+func (w *patchWriter) at(p string) *patchWriter {
+	w.path = append(w.path[:0], p...)
+	return w
+}
+
+// index appends "/i" to the path.
+func (w *patchWriter) index(i int) *patchWriter {
+	w.path = strconv.AppendInt(append(w.path, '/'), int64(i), 10)
+	return w
+}
+
+// segment appends "/s" to the path; s must need no escaping.
+func (w *patchWriter) segment(s string) *patchWriter {
+	w.path = append(append(w.path, '/'), s...)
+	return w
+}
+
+// key appends "/key" to the path, escaped per RFC 6901: "~" as "~0", "/" as "~1".
+func (w *patchWriter) key(key string) *patchWriter {
+	w.path = append(w.path, '/')
+	for i := range len(key) {
+		switch key[i] {
+		case '~':
+			w.path = append(w.path, "~0"...)
+		case '/':
+			w.path = append(w.path, "~1"...)
+		default:
+			w.path = append(w.path, key[i])
+		}
+	}
+	return w
+}
+
+// begin starts an add operation at the path; the caller appends the value and the
+// closing '}'.
+func (w *patchWriter) begin() {
 	if w.ops > 0 {
 		w.buf = append(w.buf, ',')
 	}
 	w.ops++
 	w.buf = append(w.buf, `{"op":"add","path":`...)
-	w.buf = appendString(w.buf, path)
+	w.buf, _ = jsontext.AppendQuote(w.buf, w.path) // keys may hold anything JSON must escape
 	w.buf = append(w.buf, `,"value":`...)
 }
 
-func (w *patchWriter) item(path string, r rendered) {
-	w.begin(path)
+// item adds one item to the list at the path: at index at, or at the end ("/-") when at
+// is negative.
+func (w *patchWriter) item(r rendered, at int) {
+	n := len(w.path)
+	if at < 0 {
+		w.segment("-").begin()
+	} else {
+		w.index(at).begin()
+	}
+	w.path = w.path[:n]
 	w.buf = r.appendTo(w.buf)
 	w.buf = append(w.buf, '}')
 }
 
-// appendAll appends items to the list at path, which holds existing items; a list that
-// is absent, null or empty is added whole.
-func (w *patchWriter) appendAll(path string, existing int, items []rendered) {
-	w.addItems(path, existing, items, func(int) string { return path + "/-" })
-}
-
-// insertFront puts items, in order, before the existing items of the list at path.
-func (w *patchWriter) insertFront(path string, existing int, items []rendered) {
-	w.addItems(path, existing, items, func(i int) string { return path + "/" + strconv.Itoa(i) })
-}
-
-// addItems adds items one by one at the paths at gives, or the whole list where the pod
-// has none.
-func (w *patchWriter) addItems(path string, existing int, items []rendered, at func(i int) string) {
-	if len(items) == 0 {
+// appendAll appends items to the list at the path, which holds existing items; a list
+// that is absent, null or empty is added whole.
+func (w *patchWriter) appendAll(existing int, items []rendered) {
+	if existing == 0 {
+		w.whole(items)
 		return
 	}
+	for _, item := range items {
+		w.item(item, -1)
+	}
+}
+
+// insertFront puts items, in order, before the existing items of the list at the path.
+func (w *patchWriter) insertFront(existing int, items []rendered) {
 	if existing == 0 {
-		w.whole(path, items)
+		w.whole(items)
 		return
 	}
 	for i, item := range items {
-		w.item(at(i), item)
+		w.item(item, i)
 	}
 }
 
-func (w *patchWriter) whole(path string, items []rendered) {
-	w.begin(path)
+// whole adds the list at the path with items, unless there are none.
+func (w *patchWriter) whole(items []rendered) {
+	if len(items) == 0 {
+		return
+	}
+	w.begin()
 	w.buf = append(w.buf, '[')
 	for i, item := range items {
 		if i > 0 {
@@ -143,19 +188,21 @@ func (w *patchWriter) whole(path string, items []rendered) {
 	w.buf = append(w.buf, "]}"...)
 }
 
-// addKeys adds entries to the map at path, which holds existing entries.
-func (w *patchWriter) addKeys(path string, existing int, kvs []keyValue) {
+// addKeys adds entries to the map at the path, which holds existing entries.
+func (w *patchWriter) addKeys(existing int, kvs []keyValue) {
 	if len(kvs) == 0 {
 		return
 	}
 	if existing == 0 {
-		w.begin(path)
+		w.begin()
 		w.buf = appendObject(w.buf, kvs)
 		w.buf = append(w.buf, '}')
 		return
 	}
+	n := len(w.path)
 	for _, kv := range kvs {
-		w.begin(path + "/" + escapePointer(kv.key))
+		w.key(kv.key).begin()
+		w.path = w.path[:n]
 		w.buf = append(w.buf, kv.value...)
 		w.buf = append(w.buf, '}')
 	}
@@ -188,8 +235,3 @@ func appendString(dst []byte, s string) []byte {
 	dst, _ = jsontext.AppendQuote(dst, s) // invalid UTF-8 is replaced, never dropped
 	return dst
 }
-
-// pointerEscaper escapes a key for a JSON Pointer (RFC 6901): "~" first, then "/".
-var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
-
-func escapePointer(key string) string { return pointerEscaper.Replace(key) }

@@ -2,7 +2,7 @@ package inject
 
 import "testing"
 
-func TestEscapePointer(t *testing.T) {
+func TestPointerKeysAreEscaped(t *testing.T) {
 	tests := map[string]struct{ key, want string }{
 		"a plain key is unchanged":        {"app", "app"},
 		"a slash becomes ~1":              {"app.kubernetes.io/name", "app.kubernetes.io~1name"},
@@ -12,8 +12,9 @@ func TestEscapePointer(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			if got := escapePointer(tc.key); got != tc.want {
-				t.Errorf("escapePointer(%q) = %q, want %q", tc.key, got, tc.want)
+			var w patchWriter
+			if got := string(w.at("/metadata/labels").key(tc.key).path); got != "/metadata/labels/"+tc.want {
+				t.Errorf("the path for key %q is %q, want %q", tc.key, got, "/metadata/labels/"+tc.want)
 			}
 		})
 	}

@@ -73,7 +73,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(ex.out) // a failed write is the client gone; nothing to answer
 	elapsed := time.Since(start)
 	h.metrics.observeAdmission(rv.operation, result, &res, elapsed)
-	h.logAdmission(r.Context(), &rv, &v, &res, result, elapsed)
+	h.logAdmission(r.Context(), &rv, &v, &res, result)
 }
 
 // checkRequest rejects what is not an AdmissionReview POST before the body is read.
@@ -154,29 +154,42 @@ func (h *handler) recoverPanic(w http.ResponseWriter, start time.Time) {
 }
 
 // logAdmission writes one line per admission: who, what was decided and why, never the
-// pod's contents. Requests Tandem does not inject are logged at debug only.
-func (h *handler) logAdmission(ctx context.Context, rv *review, v *verdict, res *inject.Result, result string, elapsed time.Duration) {
-	level := slog.LevelInfo
-	if !rv.isPodCreate() {
-		level = slog.LevelDebug
-	}
-	if !h.log.Enabled(ctx, level) {
-		return
-	}
+// pod's contents. Requests Tandem does not inject are logged at debug only. The info line
+// has what an operator searches by and no more: formatting it is a measurable part of an
+// admission (docs/performance.md), and the duration is in the histogram.
+func (h *handler) logAdmission(ctx context.Context, rv *review, v *verdict, res *inject.Result, result string) {
 	reason := res.Reason
 	if !v.allowed {
 		reason = v.message
 	}
-	h.log.LogAttrs(ctx, level, "admission",
+	if !rv.isPodCreate() {
+		if h.log.Enabled(ctx, slog.LevelDebug) {
+			h.log.LogAttrs(ctx, slog.LevelDebug, "admission",
+				slog.String("uid", rv.uid), slog.String("operation", rv.operation), slog.String("resource", rv.resource),
+				slog.String("namespace", rv.namespace), slog.String("name", rv.name),
+				slog.String("result", result), slog.String("reason", reason))
+		}
+		return
+	}
+	if !h.log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	attrs := [...]slog.Attr{
 		slog.String("uid", rv.uid),
-		slog.String("operation", rv.operation),
-		slog.String("resource", rv.resource),
 		slog.String("namespace", rv.namespace),
 		slog.String("pod", rv.name),
 		slog.String("result", result),
-		slog.String("sidecars", strings.Join(res.Injected, ",")), // a string: slog marshals slices by reflection
 		slog.String("reason", reason),
-		slog.Int("warnings", len(v.warnings)),
-		slog.Float64("durationSeconds", elapsed.Seconds()),
-	)
+		{}, {}, // sidecars and warnings, when there are any
+	}
+	n := 5
+	if len(res.Injected) > 0 {
+		attrs[n] = slog.String("sidecars", strings.Join(res.Injected, ",")) // slog marshals slices by reflection
+		n++
+	}
+	if len(v.warnings) > 0 {
+		attrs[n] = slog.Int("warnings", len(v.warnings))
+		n++
+	}
+	h.log.LogAttrs(ctx, slog.LevelInfo, "admission", attrs[:n]...)
 }

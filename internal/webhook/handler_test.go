@@ -296,7 +296,7 @@ func TestHandlerLogsOneLinePerAdmissionWithoutPodContents(t *testing.T) {
 	}
 	want := map[string]any{
 		"msg": "admission", "uid": "705ab4f5-6393-11e8-b7cc-42010a800002", "namespace": "default",
-		"pod": "web-", "operation": "CREATE", "result": resultInjected,
+		"pod": "web-", "result": resultInjected, "sidecars": "proxy",
 	}
 	for k, v := range want {
 		if line[k] != v {
