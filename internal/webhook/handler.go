@@ -191,5 +191,9 @@ func (h *handler) logAdmission(ctx context.Context, rv *review, v *verdict, res 
 		attrs[n] = slog.Int("warnings", len(v.warnings))
 		n++
 	}
-	h.log.LogAttrs(ctx, slog.LevelInfo, "admission", attrs[:n]...)
+	// A record without a caller PC: Logger.LogAttrs would walk the stack for one on every
+	// admission, for a source location the JSON handler does not print.
+	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "admission", 0)
+	rec.AddAttrs(attrs[:n]...)
+	_ = h.log.Handler().Handle(ctx, rec) // a failed log write has nowhere to go
 }
