@@ -8,6 +8,10 @@
 // certificate for 127.0.0.1. With -make-certs DIR it writes such a CA and certificate to
 // DIR (ca.crt, tls.crt, tls.key) and exits, so that the webhook and this baseline can be
 // benchmarked with the same certificate.
+//
+// With -response FILE it answers FILE's bytes instead: given Tandem's own answer to a
+// payload, it is the floor under the webhook, what any server that must send that patch
+// pays for TLS, HTTP and the bigger write, with no work to find it.
 package main
 
 import (
@@ -37,7 +41,15 @@ func main() {
 	certFile := flag.String("tls-cert-file", "", "serving certificate (default: a throwaway one)")
 	keyFile := flag.String("tls-key-file", "", "serving key")
 	makeCerts := flag.String("make-certs", "", "write a CA and a certificate for 127.0.0.1 to this directory, and exit")
+	responseFile := flag.String("response", "", "answer this file's bytes (default: a 134-byte AdmissionReview that allows)")
 	flag.Parse()
+	if *responseFile != "" {
+		body, err := os.ReadFile(*responseFile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		response, contentLength = body, []string{strconv.Itoa(len(body))}
+	}
 	if *makeCerts != "" {
 		if err := writeCerts(*makeCerts); err != nil {
 			log.Fatal(err)
