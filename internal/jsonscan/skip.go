@@ -1,10 +1,5 @@
 package jsonscan
 
-import (
-	"encoding/binary"
-	"math/bits"
-)
-
 // The code in this file is the webhook's hottest loop: most bytes of an admission request
 // (managedFields above all) are skipped, not read. It is one function with a state per
 // label rather than a Peek/Skip call per token, which made skipping three times faster.
@@ -160,16 +155,14 @@ func (f stringFault) String() string {
 
 // scanString returns the index of the quote that closes the string whose contents start
 // at i, and checks the string on the way: no control characters, only valid escapes. On a
-// fault, end is where it was found. It looks at eight bytes at a time, then byte by byte
-// through a table near the end of the input.
+// fault, end is where it was found. A table lookup per byte, four at a time: most strings
+// in a pod are short names and keys, for which this beats both IndexByte's setup and
+// eight-bytes-at-a-time tricks (their longer chain of operations stalls at every string's
+// end).
 func scanString(data []byte, i int) (end int, escaped bool, fault stringFault) {
 	for {
-		for i+8 <= len(data) {
-			if m := specialBytes(binary.LittleEndian.Uint64(data[i:])); m != 0 {
-				i += bits.TrailingZeros64(m) / 8
-				goto special // data[i] is special: no need to look it up again
-			}
-			i += 8
+		for i+4 <= len(data) && plainStringByte[data[i]] && plainStringByte[data[i+1]] && plainStringByte[data[i+2]] && plainStringByte[data[i+3]] {
+			i += 4
 		}
 		for i < len(data) && plainStringByte[data[i]] {
 			i++
@@ -177,7 +170,6 @@ func scanString(data []byte, i int) (end int, escaped bool, fault stringFault) {
 		if i >= len(data) {
 			return len(data), false, unterminated
 		}
-	special:
 		switch c := data[i]; {
 		case c == '"':
 			return i, escaped, 0
@@ -192,19 +184,6 @@ func scanString(data []byte, i int) (end int, escaped bool, fault stringFault) {
 			return i, false, controlCharacter
 		}
 	}
-}
-
-// specialBytes flags (with its top bit) each byte of the eight in x that a string cannot
-// hold as it is: a quote, a backslash or a control character. Only the lowest flag is
-// exact (a borrow can flag the byte above it), which is the one scanString uses.
-func specialBytes(x uint64) uint64 {
-	const (
-		ones  = 0x0101010101010101
-		highs = 0x8080808080808080
-	)
-	quote := x ^ (ones * '"')
-	backslash := x ^ (ones * '\\')
-	return ((quote-ones) & ^quote | (backslash-ones) & ^backslash | (x-ones*0x20) & ^x) & highs
 }
 
 // plainStringByte marks the bytes a string may hold as they are: all but the quote, the
