@@ -349,12 +349,6 @@ func (s *Scanner) Raw() []byte {
 	return s.data[start:s.pos]
 }
 
-// expectAfter moves to pos and expects c there (after white space).
-func (s *Scanner) expectAfter(pos int, c byte) bool {
-	s.pos = pos
-	return s.expect(c)
-}
-
 // End checks that nothing but white space follows the value just read.
 func (s *Scanner) End() error {
 	if s.err == nil && !s.AtEnd() {
