@@ -71,15 +71,6 @@ func Inject(raw []byte, ns Namespace, cfg *config.Config, opts Options) (Result,
 // value is ready to Read into.
 type Pod struct{ view podView }
 
-// ReadPod reads the pod at the scanner's position, leaving the scanner after it.
-func ReadPod(s *jsonscan.Scanner) (*Pod, error) {
-	p := &Pod{}
-	if err := p.Read(s); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
 // Read reads the pod at the scanner's position into p, leaving the scanner after it, and
 // reuses the memory of the pod p held before. A server that scans an AdmissionReview
 // reads request.object this way, in the same pass, into a Pod it keeps per connection or
@@ -102,7 +93,7 @@ func (p *Pod) Name() string {
 	return ""
 }
 
-// InjectPod is Inject for a pod read with ReadPod.
+// InjectPod is Inject for a pod read with Pod.Read.
 func InjectPod(pod *Pod, ns Namespace, cfg *config.Config, opts Options) (Result, error) {
 	res, p, err := injectView(&pod.view, ns, cfg, opts)
 	if p != nil {

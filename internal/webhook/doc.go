@@ -2,7 +2,7 @@
 // calls for every pod it creates, with health, readiness and Prometheus metrics.
 //
 // It is an adapter around the engine (package inject) and knows nothing of how injection
-// works: it reads an AdmissionReview, has the engine read request.object (inject.ReadPod),
+// works: it reads an AdmissionReview, has the engine read request.object (inject.Pod.Read),
 // hands the pod and what it knows of the pod's namespace to inject.InjectPod, and writes
 // the engine's patch, warnings or denial back.
 //
