@@ -75,13 +75,9 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	request := buildRequest(o.addr, o.path, body)
-	workers := make([]*worker, o.concurrency)
-	for i := range workers {
-		workers[i] = &worker{conn: conn{addr: o.addr, tls: tlsConfig, request: request}}
-		if err := workers[i].conn.dial(); err != nil {
-			return fmt.Errorf("connecting to %s: %w", o.addr, err)
-		}
+	workers, err := newWorkers(o, tlsConfig, buildRequest(o.addr, o.path, body))
+	if err != nil {
+		return err
 	}
 	var cpuBefore time.Duration
 	if o.pid != 0 {
@@ -108,6 +104,18 @@ func run(o options) error {
 		return errors.New("no request succeeded")
 	}
 	return nil
+}
+
+// newWorkers opens the connections before the clock starts.
+func newWorkers(o options, tlsConfig *tls.Config, request []byte) ([]*worker, error) {
+	workers := make([]*worker, o.concurrency)
+	for i := range workers {
+		workers[i] = &worker{conn: conn{addr: o.addr, tls: tlsConfig, request: request}}
+		if err := workers[i].conn.dial(); err != nil {
+			return nil, fmt.Errorf("connecting to %s: %w", o.addr, err)
+		}
+	}
+	return workers, nil
 }
 
 func mode(o options) string {
