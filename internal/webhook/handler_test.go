@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/tandem-io/tandem/internal/benchdata"
 	"github.com/tandem-io/tandem/internal/inject"
 )
 
@@ -351,4 +353,42 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 		t.Fatal(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+// TestHandlerReusesNothingOfAnEarlierReview sends very different reviews one after another
+// through one handler, whose pooled buffers, pod views and plans are reused, and checks
+// each answer against a fresh handler's.
+func TestHandlerReusesNothingOfAnEarlierReview(t *testing.T) {
+	cfg := testConfig(t)
+	bench, err := benchdata.Review("large")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reviews := [][]byte{
+		bench,
+		podReview(pod(asks("proxy"), map[string]string{"team": "a"}, "app", "db", "cache")),
+		podReview(pod(nil, nil, "app")),
+		podReview(pod(asks("logs"), nil, "logs")), // a clash
+		podReview(map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"name": "x"}}}}),
+		reviewOf(admissionV1, "DELETE", "Pod", "pods", nil),
+		[]byte(`{"kind":`),
+		podReview(pod(asks("proxy"), map[string]string{inject.InjectKey: "false"}, "app")), // opted out
+		podReview(pod(asks("proxy"), nil, "app")),                                          // not opted out
+		podReview(pod(asks("proxy,logs"), nil, "app")),
+	}
+	answer := func(h *handler, body []byte) string {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/mutate", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		h.ServeHTTP(rec, req)
+		return fmt.Sprint(rec.Code, " ", rec.Body.String())
+	}
+	reused := newTestHandler(t, cfg)
+	for round := range 3 {
+		for i, body := range reviews {
+			if got, want := answer(reused, body), answer(newTestHandler(t, cfg), body); got != want {
+				t.Fatalf("round %d, review %d: a reused handler answers\n%s\nand a fresh one\n%s", round, i, got, want)
+			}
+		}
+	}
 }
