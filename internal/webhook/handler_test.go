@@ -373,7 +373,10 @@ func TestHandlerReusesNothingOfAnEarlierReview(t *testing.T) {
 		reviewOf(admissionV1, "DELETE", "Pod", "pods", nil),
 		[]byte(`{"kind":`),
 		podReview(pod(asks("proxy"), map[string]string{inject.InjectKey: "false"}, "app")), // opted out
-		podReview(pod(asks("proxy"), nil, "app")),                                          // not opted out
+		podReview(map[string]any{ // no labels at all: not opted out
+			"metadata": map[string]any{"generateName": "web-", "annotations": asks("proxy")},
+			"spec":     map[string]any{"containers": []any{map[string]any{"name": "app"}}},
+		}),
 		podReview(pod(asks("proxy,logs"), nil, "app")),
 	}
 	answer := func(h *handler, body []byte) string {
