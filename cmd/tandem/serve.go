@@ -43,7 +43,7 @@ See docs/operations.md.`,
 	flags.StringVar(&o.ConfigFile, "config", "", "configuration file, reloaded when it changes (default: the embedded examples/config.yaml, never reloaded)")
 	flags.StringVar(&o.CertFile, "tls-cert-file", "", "serving certificate, PEM (required; reloaded when it changes)")
 	flags.StringVar(&o.KeyFile, "tls-key-file", "", "serving key, PEM (required; reloaded when it changes)")
-	flags.StringVar(&o.ClientCAFile, "client-ca-file", "", "require clients to present a certificate signed by one of these CAs, PEM")
+	flags.StringVar(&o.ClientCAFile, "client-ca-file", "", "require clients to present a certificate signed by one of these CAs, PEM (reloaded when it changes)")
 	flags.BoolVar(&o.EnableHTTP2, "enable-http2", false, "offer HTTP/2 on the admission port")
 	flags.StringVar(&o.ListenAddress, "listen-address", ":8443", "admission (HTTPS) address; port 0 picks a free port")
 	flags.StringVar(&o.HealthAddress, "health-address", ":8081", "/healthz and /readyz (HTTP) address")

@@ -27,6 +27,7 @@ type Server struct {
 	// reloader keeps config current from opts.ConfigFile; nil when the config is not a file.
 	reloader *configReloader
 	certs    *certReloader
+	clientCA *clientCAReloader // nil without --client-ca-file
 	tls      *tls.Config
 	// nsCache is nil without a cluster.
 	nsCache  *namespaceCache
@@ -60,10 +61,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err := s.certs.reload(); err != nil {
 		return nil, err
 	}
-	tlsConfig, err := serverTLS(s.certs, opts.ClientCAFile, opts.EnableHTTP2)
+	tlsConfig, clientCA, err := serverTLS(s.certs, opts.ClientCAFile, opts.EnableHTTP2, s.log)
 	if err != nil {
 		return nil, err
 	}
+	s.clientCA = clientCA
 	s.tls = tlsConfig
 	if opts.ConfigFile != "" {
 		s.reloader = &configReloader{path: opts.ConfigFile, current: &s.config, metrics: s.metrics, log: s.log}
@@ -150,6 +152,11 @@ func (s *Server) Run(ctx context.Context) error {
 	wg.Go(func() {
 		watchFiles(background, s.log, []string{s.opts.CertFile, s.opts.KeyFile}, s.opts.ReloadInterval, func() { _ = s.certs.reload() })
 	})
+	if s.clientCA != nil {
+		wg.Go(func() {
+			watchFiles(background, s.log, []string{s.opts.ClientCAFile}, s.opts.ReloadInterval, func() { _ = s.clientCA.reload() })
+		})
+	}
 	if s.nsCache != nil {
 		wg.Go(func() { s.nsCache.run(background) })
 	}

@@ -294,6 +294,64 @@ func TestServerRequiresAClientCertificateWhenGivenAClientCA(t *testing.T) {
 	}
 }
 
+// TestServerReloadsTheClientCA rotates the client CA file under a running server: clients
+// of the new CA get in, clients of the old one no longer do, and a broken file leaves the
+// new CA in force.
+func TestServerReloadsTheClientCA(t *testing.T) {
+	caFile := filepath.Join(t.TempDir(), "client-ca.crt")
+	oldCA, err := certs.NewCA("clients-2025", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newCA, err := certs.NewCA("clients-2026", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := certs.WriteFile(caFile, oldCA.CertPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	ts := startServer(t, Options{Config: testConfig(t), ClientCAFile: caFile, Logger: jsonLogger(logs)}, nil)
+	admits := func(ca *certs.CA) func() bool {
+		pair, err := ca.IssueClient("kube-apiserver", nil, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, err := tls.X509KeyPair(pair.CertPEM, pair.KeyPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		client := ts.pki.client(true) // a new connection, so a new handshake, each time
+		client.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{cert}
+		return func() bool {
+			resp, err := client.Post(ts.url("/mutate"), "application/json", bytes.NewReader(podReview(pod(nil, nil, "app"))))
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		}
+	}
+	oldClient, newClient := admits(oldCA), admits(newCA)
+	if !oldClient() || newClient() {
+		t.Fatal("before the rotation, only the old CA's clients must get in")
+	}
+	if err := certs.WriteFile(caFile, newCA.CertPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the new CA's client is admitted", newClient)
+	if oldClient() {
+		t.Fatal("after the rotation, the old CA's client still gets in")
+	}
+	if err := certs.WriteFile(caFile, []byte("not a certificate"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the broken file is rejected", func() bool { return strings.Contains(logs.String(), "client CA rejected") })
+	if !newClient() || oldClient() {
+		t.Fatal("a broken client CA file changed which clients get in")
+	}
+}
+
 func TestNewRefusesBadOptions(t *testing.T) {
 	pki := newTestPKI(t, false)
 	base := func() Options {

@@ -65,11 +65,57 @@ func (c *certReloader) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 	return c.current.Load(), nil
 }
 
+// clientCAReloader keeps the CA that client certificates must chain to loaded from its
+// file, like certReloader: the API server's client CA can be rotated (a cert-manager
+// issuer renewing, say) without restarting Tandem. A file that does not load is logged
+// and the previous CA keeps being required.
+type clientCAReloader struct {
+	file    string
+	base    *tls.Config // the server's configuration, without client authentication
+	current atomic.Pointer[tls.Config]
+	log     *slog.Logger
+	last    fingerprint
+}
+
+// reload loads the CA file if it changed since the last attempt. It is called from one
+// goroutine at a time.
+func (c *clientCAReloader) reload() error {
+	pem, err := os.ReadFile(c.file)
+	fp := fingerprintOf(err, pem)
+	if fp == c.last {
+		return nil
+	}
+	c.last = fp
+	pool := x509.NewCertPool()
+	if err == nil && !pool.AppendCertsFromPEM(pem) {
+		err = errors.New("it holds no PEM certificate")
+	}
+	if err != nil {
+		err = fmt.Errorf("loading the client CA %s: %w", c.file, err)
+		if c.current.Load() != nil {
+			c.log.Error("client CA rejected; the previous one is still required", "error", err.Error())
+		}
+		return err
+	}
+	cfg := c.base.Clone()
+	cfg.ClientCAs = pool
+	cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	c.current.Store(cfg)
+	c.log.Info("client CA loaded; clients must present a certificate it signed", "file", c.file)
+	return nil
+}
+
+// configForClient hands each handshake the configuration with the current client CA.
+func (c *clientCAReloader) configForClient(*tls.ClientHelloInfo) (*tls.Config, error) {
+	return c.current.Load(), nil
+}
+
 // serverTLS is the webhook's TLS configuration. TLS 1.2 is the minimum the API server and
 // current guidance accept. HTTP/2 is offered only when asked for: the API server speaks
 // HTTP/1.1 to webhooks well, and HTTP/2 servers have been the target of resource
-// exhaustion attacks (rapid reset, CVE-2023-44487).
-func serverTLS(certs *certReloader, clientCAFile string, http2 bool) (*tls.Config, error) {
+// exhaustion attacks (rapid reset, CVE-2023-44487). With a client CA file, every
+// handshake requires a client certificate signed by the CA as the file holds it now.
+func serverTLS(certs *certReloader, clientCAFile string, http2 bool, log *slog.Logger) (*tls.Config, *clientCAReloader, error) {
 	cfg := &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		GetCertificate: certs.getCertificate,
@@ -78,17 +124,17 @@ func serverTLS(certs *certReloader, clientCAFile string, http2 bool) (*tls.Confi
 	if http2 {
 		cfg.NextProtos = []string{"h2", "http/1.1"}
 	}
-	if clientCAFile != "" {
-		pem, err := os.ReadFile(clientCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading the client CA: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, errors.New("the client CA file " + clientCAFile + " holds no PEM certificate")
-		}
-		cfg.ClientCAs = pool
-		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	if clientCAFile == "" {
+		return cfg, nil, nil
 	}
-	return cfg, nil
+	clientCA := &clientCAReloader{file: clientCAFile, base: cfg.Clone(), log: log}
+	if err := clientCA.reload(); err != nil {
+		return nil, nil, err
+	}
+	// The outer configuration requires a client certificate too, in case a handshake
+	// ever gets past GetConfigForClient without its answer.
+	first := clientCA.current.Load()
+	cfg.ClientCAs, cfg.ClientAuth = first.ClientCAs, first.ClientAuth
+	cfg.GetConfigForClient = clientCA.configForClient
+	return cfg, clientCA, nil
 }
