@@ -7,7 +7,9 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -24,9 +26,20 @@ const (
 // startEtcd runs a single-member etcd on loopback with its data in Dir and
 // returns its client URL.
 func (cp *ControlPlane) startEtcd(ctx context.Context, bin string) (string, error) {
+	var clientURL string
+	err := cp.retryOnPortClash(func() (*process, error) {
+		var p *process
+		var err error
+		clientURL, p, err = cp.tryEtcd(ctx, bin)
+		return p, err
+	})
+	return clientURL, err
+}
+
+func (cp *ControlPlane) tryEtcd(ctx context.Context, bin string) (string, *process, error) {
 	ports, err := freePorts(2)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	clientURL := "http://127.0.0.1:" + strconv.Itoa(ports[0])
 	peerURL := "http://127.0.0.1:" + strconv.Itoa(ports[1])
@@ -45,20 +58,24 @@ func (cp *ControlPlane) startEtcd(ctx context.Context, bin string) (string, erro
 		"--unsafe-no-fsync",
 	)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	err = cp.waitFor(ctx, p, etcdTimeout, "etcd /health", func(ctx context.Context) error {
 		return httpOK(ctx, http.DefaultClient, clientURL+"/health")
 	})
-	return clientURL, err
+	return clientURL, p, err
 }
 
 // startAPIServer runs kube-apiserver on a free loopback port, writes the
 // admin kubeconfig and fills in RESTConfig.
 func (cp *ControlPlane) startAPIServer(ctx context.Context, bin string, pki *pki, etcdURL string) error {
+	return cp.retryOnPortClash(func() (*process, error) { return cp.tryAPIServer(ctx, bin, pki, etcdURL) })
+}
+
+func (cp *ControlPlane) tryAPIServer(ctx context.Context, bin string, pki *pki, etcdURL string) (*process, error) {
 	ports, err := freePorts(1)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cp.APIServerURL = "https://127.0.0.1:" + strconv.Itoa(ports[0])
 	p, err := cp.launch("kube-apiserver", bin,
@@ -81,19 +98,19 @@ func (cp *ControlPlane) startAPIServer(ctx context.Context, bin string, pki *pki
 		"--allow-privileged=true",
 	)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if cp.KubeconfigPath, err = cp.writeKubeconfig("admin.kubeconfig", pki.caPEM, pki.admin); err != nil {
-		return err
+		return p, err
 	}
 	if cp.RESTConfig, err = restConfig(cp.KubeconfigPath); err != nil {
-		return err
+		return p, err
 	}
 	client, err := rest.HTTPClientFor(cp.RESTConfig)
 	if err != nil {
-		return err
+		return p, err
 	}
-	return cp.waitFor(ctx, p, apiserverTimeout, "kube-apiserver /readyz", func(ctx context.Context) error {
+	return p, cp.waitFor(ctx, p, apiserverTimeout, "kube-apiserver /readyz", func(ctx context.Context) error {
 		return httpOK(ctx, client, cp.APIServerURL+"/readyz")
 	})
 }
@@ -139,9 +156,35 @@ func (cp *ControlPlane) launch(name, bin string, args ...string) (*process, erro
 	return p, nil
 }
 
+// portAttempts bounds how often a component is started again after losing a
+// port to another process.
+const portAttempts = 3
+
+// retryOnPortClash runs start, which launches a component on fresh ports from
+// freePorts and waits for it, again when the component died because one of
+// those ports was taken in the meantime (freePorts must release them before
+// the component binds them). Any other failure is returned at once.
+func (cp *ControlPlane) retryOnPortClash(start func() (*process, error)) error {
+	for attempt := 1; ; attempt++ {
+		p, err := start()
+		if err == nil || p == nil || attempt == portAttempts || !portClash(p) {
+			return err
+		}
+		cp.logf("%s lost a port to another process; starting it again on new ports", p.name)
+		cp.procs = slices.DeleteFunc(cp.procs, func(q *process) bool { return q == p })
+	}
+}
+
+// portClash reports whether p exited because an address it was to listen on
+// was in use.
+func portClash(p *process) bool {
+	done, _ := p.exited()
+	return done && strings.Contains(p.tail(tailLines), "address already in use")
+}
+
 // freePorts asks the kernel for n distinct free loopback ports. They are
-// released before use, so another process could grab one in between; the
-// window is small enough for tests.
+// released before use, so another process could grab one in between:
+// retryOnPortClash covers that.
 func freePorts(n int) ([]int, error) {
 	var ports []int
 	for range n {

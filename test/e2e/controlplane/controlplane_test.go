@@ -142,3 +142,37 @@ func TestStartFailureReportsLogTail(t *testing.T) {
 		t.Log(err)
 	}
 }
+
+// TestStartRetriesAComponentThatLostItsPort makes kube-apiserver fail once as if
+// another process had taken its port between freePorts and the bind: Start must
+// start it again on new ports and come up.
+func TestStartRetriesAComponentThatLostItsPort(t *testing.T) {
+	cached, fake := BinDir(), t.TempDir()
+	for _, name := range []string{etcdBin, kcmBin, kubectlBin} {
+		if err := os.Symlink(filepath.Join(cached, name), filepath.Join(fake, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tried := filepath.Join(fake, "tried")
+	flaky := "#!/bin/sh\n" +
+		"if [ ! -e " + tried + " ]; then\n" +
+		"  touch " + tried + "\n" +
+		"  echo 'failed to listen on 127.0.0.1:6443: listen tcp 127.0.0.1:6443: bind: address already in use' >&2\n" +
+		"  exit 1\n" +
+		"fi\n" +
+		"exec " + filepath.Join(cached, apiserverBin) + " \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(fake, apiserverBin), []byte(flaky), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(binDirEnv, fake)
+
+	var out strings.Builder
+	cp, err := Start(t.Context(), Options{LogDir: t.TempDir(), Out: &out})
+	if err != nil {
+		t.Fatalf("Start after a port clash: %v", err)
+	}
+	assertStopsCleanly(t, cp)
+	if _, err := os.Stat(tried); err != nil || !strings.Contains(out.String(), "lost a port") {
+		t.Fatalf("the clash did not happen or was not reported (%v):\n%s", err, out.String())
+	}
+}
