@@ -243,6 +243,18 @@ func (p *testPKI) client(fresh bool) *http.Client {
 	}
 }
 
+// clientWithCert is client(true) presenting pair as its client certificate.
+func (p *testPKI) clientWithCert(t testing.TB, pair certs.KeyPair) *http.Client {
+	t.Helper()
+	cert, err := tls.X509KeyPair(pair.CertPEM, pair.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := p.client(true)
+	client.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{cert}
+	return client
+}
+
 // testServer is a Server running on 127.0.0.1 with free ports.
 type testServer struct {
 	*Server

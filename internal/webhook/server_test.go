@@ -277,11 +277,7 @@ func TestServerRequiresAClientCertificateWhenGivenAClientCA(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			client := ts.pki.client(true)
 			if tc.pair != nil {
-				cert, err := tls.X509KeyPair(tc.pair.CertPEM, tc.pair.KeyPEM)
-				if err != nil {
-					t.Fatal(err)
-				}
-				client.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{cert}
+				client = ts.pki.clientWithCert(t, *tc.pair)
 			}
 			resp, err := client.Post(ts.url("/mutate"), "application/json", bytes.NewReader(podReview(pod(nil, nil, "app"))))
 			if err == nil {
@@ -317,12 +313,7 @@ func TestServerReloadsTheClientCA(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cert, err := tls.X509KeyPair(pair.CertPEM, pair.KeyPEM)
-		if err != nil {
-			t.Fatal(err)
-		}
-		client := ts.pki.client(true) // a new connection, so a new handshake, each time
-		client.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{cert}
+		client := ts.pki.clientWithCert(t, pair) // a new connection, so a new handshake, each time
 		return func() bool {
 			resp, err := client.Post(ts.url("/mutate"), "application/json", bytes.NewReader(podReview(pod(nil, nil, "app"))))
 			if err != nil {
