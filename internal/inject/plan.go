@@ -80,7 +80,8 @@ func newPlan(pod *podView, ns Namespace, opts Options) *plan {
 // release puts p back in the pool. Nothing it holds may be used afterwards: Result
 // copies what it keeps.
 func (p *plan) release() {
-	p.pod, p.data = nil, tmpl.Data{} // do not keep the pod's bytes alive
+	p.pod, p.data = nil, tmpl.Data{} // do not keep the pod's bytes alive...
+	clear(p.status)                  // ...nor a config that a reload has replaced
 	if cap(p.rendered) > maxPooledBuffer || cap(p.patch) > maxPooledBuffer {
 		return
 	}
