@@ -175,8 +175,8 @@ func (d *viewDecoder) meta(m *metaView) *metaView {
 			d.s.Skip()
 		}
 	}
-	// A pod without labels has nil labels, as when decoded, but the map is kept for the
-	// next pod.
+	// A pod without labels gets an empty map, which every reader treats as nil (lookups,
+	// len); its memory is kept for the next pod.
 	if !labels {
 		clear(m.Labels)
 	}

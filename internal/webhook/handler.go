@@ -71,9 +71,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	header["Content-Type"] = jsonContentType
 	header["Content-Length"] = []string{strconv.Itoa(len(ex.out))}
 	_, _ = w.Write(ex.out) // a failed write is the client gone; nothing to answer
-	elapsed := time.Since(start)
-	h.metrics.observeAdmission(rv.operation, result, &res, elapsed)
-	h.logAdmission(r.Context(), &rv, &v, &res, result)
+	end := time.Now()
+	h.metrics.observeAdmission(rv.operation, result, &res, end.Sub(start))
+	h.logAdmission(r.Context(), &rv, &v, &res, result, end)
 }
 
 // checkRequest rejects what is not an AdmissionReview POST before the body is read.
@@ -157,7 +157,7 @@ func (h *handler) recoverPanic(w http.ResponseWriter, start time.Time) {
 // pod's contents. Requests Tandem does not inject are logged at debug only. The info line
 // has what an operator searches by and no more: formatting it is a measurable part of an
 // admission (docs/performance.md), and the duration is in the histogram.
-func (h *handler) logAdmission(ctx context.Context, rv *review, v *verdict, res *inject.Result, result string) {
+func (h *handler) logAdmission(ctx context.Context, rv *review, v *verdict, res *inject.Result, result string, at time.Time) {
 	reason := res.Reason
 	if !v.allowed {
 		reason = v.message
@@ -193,7 +193,7 @@ func (h *handler) logAdmission(ctx context.Context, rv *review, v *verdict, res 
 	}
 	// A record without a caller PC: Logger.LogAttrs would walk the stack for one on every
 	// admission, for a source location the JSON handler does not print.
-	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "admission", 0)
+	rec := slog.NewRecord(at, slog.LevelInfo, "admission", 0)
 	rec.AddAttrs(attrs[:n]...)
 	_ = h.log.Handler().Handle(ctx, rec) // a failed log write has nowhere to go
 }
