@@ -254,10 +254,7 @@ func TestHandlerTurnsAPanicIntoAnErrorAndALogLine(t *testing.T) {
 	h := newTestHandler(t, testConfig(t))
 	h.namespaces = panickingNamespaces{}
 	h.log = slog.New(slog.NewJSONHandler(&logs, nil))
-	req := httptest.NewRequest(http.MethodPost, "/mutate", bytes.NewReader(podReview(pod(asks("proxy"), nil, "app"))))
-	req.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
+	rec := post(h, podReview(pod(asks("proxy"), nil, "app")))
 	if rec.Code != http.StatusInternalServerError {
 		t.Errorf("status %d, want 500", rec.Code)
 	}
@@ -271,10 +268,7 @@ func TestHandlerTurnsAPanicIntoAnErrorAndALogLine(t *testing.T) {
 
 func TestHandlerWithoutConfigurationAnswersUnavailable(t *testing.T) {
 	h := newTestHandler(t, nil)
-	req := httptest.NewRequest(http.MethodPost, "/mutate", bytes.NewReader(podReview(pod(asks("proxy"), nil, "app"))))
-	req.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
+	rec := post(h, podReview(pod(asks("proxy"), nil, "app")))
 	if rec.Code != http.StatusServiceUnavailable {
 		t.Errorf("status %d, want 503 so that the API server applies the failurePolicy", rec.Code)
 	}
@@ -284,9 +278,7 @@ func TestHandlerLogsOneLinePerAdmissionWithoutPodContents(t *testing.T) {
 	var logs bytes.Buffer
 	h := newTestHandler(t, testConfig(t))
 	h.log = slog.New(slog.NewJSONHandler(&logs, nil))
-	req := httptest.NewRequest(http.MethodPost, "/mutate", bytes.NewReader(podReview(pod(asks("proxy"), nil, "app"))))
-	req.Header.Set("Content-Type", "application/json")
-	h.ServeHTTP(httptest.NewRecorder(), req)
+	post(h, podReview(pod(asks("proxy"), nil, "app")))
 
 	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
 	if len(lines) != 1 {
@@ -319,9 +311,7 @@ func TestHandlerCountsRequestsAndInjections(t *testing.T) {
 		reviewOf(admissionV1, "DELETE", "Pod", "pods", nil),
 		[]byte("{"),
 	} {
-		req := httptest.NewRequest(http.MethodPost, "/mutate", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		h.ServeHTTP(httptest.NewRecorder(), req)
+		post(h, body)
 	}
 	tests := map[string]struct {
 		counter prometheus.Counter
@@ -380,10 +370,7 @@ func TestHandlerReusesNothingOfAnEarlierReview(t *testing.T) {
 		podReview(pod(asks("proxy,logs"), nil, "app")),
 	}
 	answer := func(h *handler, body []byte) string {
-		rec := httptest.NewRecorder()
-		req := httptest.NewRequest(http.MethodPost, "/mutate", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		h.ServeHTTP(rec, req)
+		rec := post(h, body)
 		return fmt.Sprint(rec.Code, " ", rec.Body.String())
 	}
 	reused := newTestHandler(t, cfg)

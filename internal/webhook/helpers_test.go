@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -73,6 +74,15 @@ func pod(annotations, labels map[string]string, containers ...string) map[string
 		"metadata": map[string]any{"generateName": "web-", "namespace": "default", "annotations": annotations, "labels": labels},
 		"spec":     map[string]any{"containers": cs},
 	}
+}
+
+// post sends body to h as the API server would, and returns what h answered.
+func post(h http.Handler, body []byte) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/mutate", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
 }
 
 func asks(sidecars string) map[string]string { return map[string]string{inject.InjectKey: sidecars} }
