@@ -199,10 +199,8 @@ func (s *Scanner) stringBytes() []byte {
 	return []byte(out)
 }
 
-// stringEnd returns the index of the quote that closes the string starting at pos, and
-// checks the string on the way: no control characters, only valid escapes. Most strings
-// in a pod are short names and keys, for which a table lookup per byte beats both
-// IndexByte's setup and eight-bytes-at-a-time tricks.
+// stringEnd returns the index of the quote that closes the string starting at pos, checked
+// on the way by scanString (skip.go).
 func (s *Scanner) stringEnd() int {
 	end, _ := s.stringEndEscaped()
 	return end
