@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -18,27 +17,7 @@ import (
 // namespace creates a namespace with labels for one test and deletes it afterwards.
 func namespace(t *testing.T, labels map[string]string) string {
 	t.Helper()
-	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
-	if len(name) > 50 {
-		name = name[:50]
-	}
-	name = strings.Trim(name, "-") + fmt.Sprintf("-%d", time.Now().UnixNano()%100000)
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
-	if _, err := client.CoreV1().Namespaces().Create(t.Context(), ns, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = client.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{})
-	})
-	// The ServiceAccount admission plugin needs the namespace's default ServiceAccount,
-	// which the controller-manager creates shortly after the namespace.
-	if err := waitFor(t, 30*time.Second, func() bool {
-		_, err := client.CoreV1().ServiceAccounts(name).Get(t.Context(), "default", metav1.GetOptions{})
-		return err == nil
-	}); err != nil {
-		t.Fatalf("namespace %s has no default ServiceAccount: %v", name, err)
-	}
-	return name
+	return tandemtest.Namespace(t, client, labels)
 }
 
 func waitFor(t *testing.T, timeout time.Duration, cond func() bool) error {

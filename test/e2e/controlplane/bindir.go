@@ -46,13 +46,30 @@ func BinDir() string {
 	return filepath.Join(root, K8sVersion+"-etcd"+EtcdVersion[1:], "bin")
 }
 
+// Binary names of the node's components in BinDir; the CNI plugins are in
+// its cni/ subdirectory.
+const (
+	kubeletBin    = "kubelet"
+	schedulerBin  = "kube-scheduler"
+	containerdBin = "containerd"
+	shimBin       = "containerd-shim-runc-v2"
+	ctrBin        = "ctr"
+	cniDir        = "cni"
+)
+
+var (
+	controlPlaneBinaries = []string{etcdBin, apiserverBin, kcmBin, kubectlBin}
+	nodeBinaries         = []string{kubeletBin, schedulerBin, containerdBin, shimBin, ctrBin,
+		cniDir + "/bridge", cniDir + "/host-local", cniDir + "/loopback"}
+)
+
 // findBinaries resolves every binary in BinDir, naming all missing ones in
 // a single error so the fix is obvious.
-func findBinaries() (map[string]string, error) {
+func findBinaries(names ...string) (map[string]string, error) {
 	dir := BinDir()
 	paths := map[string]string{}
 	var missing []string
-	for _, name := range []string{etcdBin, apiserverBin, kcmBin, kubectlBin} {
+	for _, name := range names {
 		p := filepath.Join(dir, name)
 		if fi, err := os.Stat(p); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
 			missing = append(missing, name)

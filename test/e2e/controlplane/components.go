@@ -89,13 +89,18 @@ func (cp *ControlPlane) tryAPIServer(ctx context.Context, bin string, pki *pki, 
 		"--tls-cert-file="+pki.servingCert,
 		"--tls-private-key-file="+pki.servingKey,
 		"--client-ca-file="+pki.caCert,
-		"--authorization-mode=RBAC",
+		// Node: what a kubelet may do, when StartNode adds one.
+		"--authorization-mode=Node,RBAC",
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file="+pki.saPub,
 		"--service-account-signing-key-file="+pki.saKey,
 		"--service-cluster-ip-range=10.0.0.0/24",
 		// Like kubeadm clusters, so privileged sidecars are not rejected.
 		"--allow-privileged=true",
+		// For `kubectl logs` and exec when a node runs (StartNode).
+		"--kubelet-client-certificate="+pki.kubeletClientCert,
+		"--kubelet-client-key="+pki.kubeletClientKey,
+		"--kubelet-preferred-address-types=InternalIP",
 	)
 	if err != nil {
 		return nil, err
@@ -147,7 +152,12 @@ func (cp *ControlPlane) startControllerManager(ctx context.Context, bin string, 
 
 // launch starts a component and registers it for Stop.
 func (cp *ControlPlane) launch(name, bin string, args ...string) (*process, error) {
-	p, err := startProcess(name, bin, cp.logDir, args...)
+	return cp.launchEnv(name, nil, bin, args...)
+}
+
+// launchEnv is launch with an environment of its own (nil: this process's).
+func (cp *ControlPlane) launchEnv(name string, env []string, bin string, args ...string) (*process, error) {
+	p, err := startProcess(name, bin, cp.logDir, env, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -41,6 +41,8 @@ type ControlPlane struct {
 
 	logDir   string
 	out      io.Writer
+	pki      *pki
+	node     *node      // nil until StartNode
 	procs    []*process // in start order; stopped in reverse
 	stopOnce sync.Once
 	stopErr  error
@@ -51,7 +53,7 @@ type ControlPlane struct {
 // ServiceAccount. ctx bounds only the startup; the processes run until Stop.
 // On error everything started so far is stopped again.
 func Start(ctx context.Context, opts Options) (*ControlPlane, error) {
-	bins, err := findBinaries()
+	bins, err := findBinaries(controlPlaneBinaries...)
 	if err != nil {
 		return nil, err
 	}
@@ -83,6 +85,7 @@ func (cp *ControlPlane) start(ctx context.Context, bins map[string]string) error
 	if err != nil {
 		return err
 	}
+	cp.pki = pki
 	etcdURL, err := cp.startEtcd(ctx, bins[etcdBin])
 	if err != nil {
 		return err
@@ -98,14 +101,17 @@ func (cp *ControlPlane) start(ctx context.Context, bins map[string]string) error
 	return nil
 }
 
-// Stop terminates all components (controller manager first, etcd last),
-// waits for them and removes Dir. It is safe to call more than once; later
+// Stop terminates all components (the node's first, etcd last), waits for
+// them, removes what the node's containers left, and removes Dir. It is safe to call more than once; later
 // calls return the first call's result.
 func (cp *ControlPlane) Stop() error {
 	cp.stopOnce.Do(func() {
 		var errs []error
 		for i := len(cp.procs) - 1; i >= 0; i-- {
 			errs = append(errs, cp.procs[i].stop())
+		}
+		if cp.node != nil {
+			errs = append(errs, cp.node.cleanup())
 		}
 		errs = append(errs, os.RemoveAll(cp.Dir))
 		cp.stopErr = errors.Join(errs...)

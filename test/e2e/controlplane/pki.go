@@ -21,11 +21,15 @@ const validity = 365 * 24 * time.Hour
 // client certificates: the controller manager hands the same CA to pods
 // (root-ca-file), and tests only need to trust one certificate.
 type pki struct {
+	ca                      *certs.CA // signs the node's certificates too
 	caPEM                   []byte
 	caCert, caKey           string
 	servingCert, servingKey string
 	saKey, saPub            string
-	admin, kcm              certs.KeyPair
+	// kubeletClientCert and kubeletClientKey are what the API server presents to a
+	// kubelet (logs, exec); kubelets trust the same CA.
+	kubeletClientCert, kubeletClientKey string
+	admin, kcm                          certs.KeyPair
 }
 
 // newPKI writes all certificates and keys into dir, using the same certificate code as
@@ -54,6 +58,10 @@ func newPKI(dir string) (*pki, error) {
 	if err != nil {
 		return nil, err
 	}
+	kubeletClient, err := ca.IssueClient("kube-apiserver-kubelet-client", masters, validity)
+	if err != nil {
+		return nil, err
+	}
 	saKey, saPub, err := serviceAccountKeys()
 	if err != nil {
 		return nil, err
@@ -62,12 +70,15 @@ func newPKI(dir string) (*pki, error) {
 		caCert: filepath.Join(dir, "ca.crt"), caKey: filepath.Join(dir, "ca.key"),
 		servingCert: filepath.Join(dir, "apiserver.crt"), servingKey: filepath.Join(dir, "apiserver.key"),
 		saKey: filepath.Join(dir, "sa.key"), saPub: filepath.Join(dir, "sa.pub"),
-		admin: admin, kcm: kcm, caPEM: ca.CertPEM,
+		kubeletClientCert: filepath.Join(dir, "apiserver-kubelet-client.crt"),
+		kubeletClientKey:  filepath.Join(dir, "apiserver-kubelet-client.key"),
+		admin:             admin, kcm: kcm, ca: ca, caPEM: ca.CertPEM,
 	}
 	files := map[string][]byte{
 		p.caCert: ca.CertPEM, p.caKey: ca.KeyPEM,
 		p.servingCert: serving.CertPEM, p.servingKey: serving.KeyPEM,
 		p.saKey: saKey, p.saPub: saPub,
+		p.kubeletClientCert: kubeletClient.CertPEM, p.kubeletClientKey: kubeletClient.KeyPEM,
 	}
 	for path, data := range files {
 		if err := os.WriteFile(path, data, 0o600); err != nil {

@@ -26,8 +26,9 @@ type process struct {
 }
 
 // startProcess launches bin with args, logging to <logDir>/<name>.log. The
-// process is deliberately not tied to a context: it lives until Stop.
-func startProcess(name, bin, logDir string, args ...string) (*process, error) {
+// process is deliberately not tied to a context: it lives until Stop. A nil
+// env inherits this process's environment.
+func startProcess(name, bin, logDir string, env []string, args ...string) (*process, error) {
 	logPath := filepath.Join(logDir, name+".log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -35,6 +36,7 @@ func startProcess(name, bin, logDir string, args ...string) (*process, error) {
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Env = env
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		logFile.Close()

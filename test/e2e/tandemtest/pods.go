@@ -3,6 +3,7 @@ package tandemtest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -15,19 +16,33 @@ import (
 
 // WaitForPod waits until a pod matching selector exists in namespace and returns it.
 func WaitForPod(ctx context.Context, client kubernetes.Interface, namespace, selector string, timeout time.Duration) (*corev1.Pod, error) {
-	var found *corev1.Pod
+	return WaitForPodWhere(ctx, client, namespace, selector, timeout, func(*corev1.Pod) bool { return true })
+}
+
+// WaitForPodWhere waits until the first pod matching selector in namespace satisfies
+// done, and returns it. On timeout it returns the pod as last seen (nil if none) with
+// the error.
+func WaitForPodWhere(ctx context.Context, client kubernetes.Interface, namespace, selector string, timeout time.Duration, done func(*corev1.Pod) bool) (*corev1.Pod, error) {
+	var last *corev1.Pod
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		pods, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
 		if err != nil || len(pods.Items) == 0 {
 			return false, nil
 		}
-		found = &pods.Items[0]
-		return true, nil
+		last = &pods.Items[0]
+		return done(last), nil
 	})
-	if err != nil {
+	if err != nil && last == nil {
 		return nil, fmt.Errorf("no pod with labels %q appeared in namespace %s within %s: %w", selector, namespace, timeout, err)
 	}
-	return found, nil
+	return last, err
+}
+
+// Ready reports whether a pod runs and its Ready condition is true.
+func Ready(p *corev1.Pod) bool {
+	return p.Status.Phase == corev1.PodRunning && slices.ContainsFunc(p.Status.Conditions, func(c corev1.PodCondition) bool {
+		return c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue
+	})
 }
 
 // WaitActive waits until the API server calls Tandem for pods in namespace: a server-side
