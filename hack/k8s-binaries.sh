@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Builds the real control-plane binaries used by the end-to-end tests and
-# `make demo` (etcd, kube-apiserver, kube-controller-manager, kubectl) from the
-# Go modules pinned in test/e2e/tools, and caches them outside the work tree so
-# fresh clones on the same machine reuse them.
+# Builds the binaries of the end-to-end tests and `make demo` from the Go
+# modules pinned in test/e2e/tools, and caches them outside the work tree so
+# fresh clones on the same machine reuse them:
+#   control plane  etcd, kube-apiserver, kube-controller-manager,
+#                  kube-scheduler, kubectl
+#   node (Linux)   kubelet, containerd, containerd-shim-runc-v2, ctr, and the
+#                  CNI plugins bridge, host-local, loopback, portmap in bin/cni
+# runc is not built: without cgo and libseccomp it fails every sandbox
+# (containerd always gives the pause container a seccomp profile), so Debian's
+# package is used; it is installed when missing and we are root with apt-get.
 #
 # Idempotent: when the cache is complete and its stamp matches the pins, it
 # only prints the directory. Progress goes to stderr; stdout is exactly one
@@ -12,26 +18,58 @@
 #   TANDEM_K8S_CACHE  cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/tandem/k8s)
 set -euo pipefail
 
+# The bin directory is named after the first two only; test/e2e/controlplane
+# computes the same name (and a test reads this exact line).
 K8S_VERSION=v1.37.2 ETCD_VERSION=v3.6.16
+CONTAINERD_VERSION=v2.4.2 CNI_VERSION=v1.10.0
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tools=$root/test/e2e/tools
 cache=${TANDEM_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tandem/k8s}
 dest=$cache/$K8S_VERSION-etcd${ETCD_VERSION#v}
 bin=$dest/bin
-binaries=(etcd kube-apiserver kube-controller-manager kubectl)
 
-# Without these the binaries report v0.0.0-master+$Format:%H$, which kubectl
-# and version-skew checks reject.
+# kubelet, the containerd shim and runc exist for Linux only; elsewhere (a
+# macOS laptop) the control plane alone is still useful.
+node=false
+[[ $(uname -s) == Linux ]] && node=true
+
+control_plane=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl)
+node_binaries=(kubelet containerd containerd-shim-runc-v2 ctr)
+# Under github.com/containernetworking/plugins/plugins; built into bin/cni.
+cni_plugins=(main/bridge ipam/host-local main/loopback meta/portmap)
+binaries=("${control_plane[@]}")
+if $node; then
+	binaries+=("${node_binaries[@]}")
+	for p in "${cni_plugins[@]}"; do binaries+=("cni/${p##*/}"); done
+fi
+# Every module built from; the stamp covers their go.mod and go.sum.
+modules=("$tools" "$tools/etcd" "$tools/containerd" "$tools/cni")
+
+# -mod=readonly: a stale go.sum must fail loudly instead of being rewritten.
+goflags=(-trimpath -buildvcs=false -mod=readonly)
+
+etcd_ldflags="-s -w"
+# Without these the Kubernetes binaries report v0.0.0-master+$Format:%H$,
+# which kubectl and version-skew checks reject.
 minor=${K8S_VERSION#v1.}
 minor=${minor%%.*}
-ldflags="-s -w"
+k8s_ldflags="-s -w"
 for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-	ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-	ldflags+=" -X $pkg.gitTreeState=clean"
+	k8s_ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+	k8s_ldflags+=" -X $pkg.gitTreeState=clean"
 done
-# -mod=readonly: a stale go.sum must fail loudly instead of being rewritten.
-buildflags=(-trimpath -buildvcs=false -mod=readonly -ldflags "$ldflags")
+# As containerd's Makefile does; otherwise `containerd --version` says
+# "2.4.2+unknown".
+containerd_ldflags="-s -w -X github.com/containerd/containerd/v2/version.Version=$CONTAINERD_VERSION"
+# Snapshotters we do not use (overlayfs is built in): btrfs and zfs need cgo or
+# host tools, devmapper a thin pool.
+containerd_tags="no_btrfs no_devmapper no_zfs"
+# The shim speaks ttrpc only; containerd's Makefile builds it with no_grpc too,
+# which drops a third of its packages (one shim runs per pod).
+shim_tags="$containerd_tags no_grpc"
+# As the plugins' release workflow does; otherwise they report "version unknown".
+cni_ldflags="-s -w -X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=$CNI_VERSION"
 
 log() { echo "k8s-binaries: $*" >&2; }
 
@@ -39,11 +77,15 @@ sha256() {
 	if command -v sha256sum >/dev/null; then sha256sum; else shasum -a 256; fi
 }
 
-# The stamp changes whenever a pin, a go.sum or the build flags change.
+# The stamp changes whenever a pin, a go.mod, a go.sum or the build flags
+# change.
 stamp() {
+	local m
 	{
-		echo "$K8S_VERSION $ETCD_VERSION ${buildflags[*]}"
-		cat "$tools/go.mod" "$tools/go.sum" "$tools/etcd/go.mod" "$tools/etcd/go.sum"
+		echo "$K8S_VERSION $ETCD_VERSION $CONTAINERD_VERSION $CNI_VERSION $node"
+		echo "${goflags[*]} | $etcd_ldflags | $k8s_ldflags"
+		echo "$containerd_ldflags | $containerd_tags | $shim_tags | $cni_ldflags"
+		for m in "${modules[@]}"; do cat "$m/go.mod" "$m/go.sum"; done
 	} | sha256 | cut -d' ' -f1
 }
 
@@ -52,6 +94,41 @@ cache_ok() {
 	for b in "${binaries[@]}"; do [[ -x $bin/$b ]] || return 1; done
 	[[ -f $bin/.stamp && $(<"$bin/.stamp") == "$want" ]]
 }
+
+# The version constants above only feed -X flags: fail before building if a
+# go.mod requires another version, or the binaries would misreport theirs.
+check_pin() { # module-dir module-path version
+	awk -v m="$2" -v v="$3" '($1 == "require" && $2 == m && $3 == v) || ($1 == m && $2 == v) { found = 1 }
+		END { exit !found }' "$1/go.mod" && return
+	log "$1/go.mod does not require $2 $3; update the version constants in $0 or the go.mod"
+	exit 1
+}
+
+# runc comes from the distribution, not the cache: the node harness looks for
+# it on PATH (and has its own preflight), so a missing runc is reported here
+# but does not fail the build.
+ensure_runc() {
+	command -v runc >/dev/null && return
+	if [[ $(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
+		log "runc is not on PATH; the node tests need it: install Debian's package runc (apt-get install runc) as root"
+		return
+	fi
+	log "runc is not on PATH; installing Debian's package runc"
+	# Lock timeout: parallel CI jobs may run this at the same time. Only when
+	# the install fails is the (slow) package index refreshed and retried.
+	local install=(apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 -o Dpkg::Use-Pty=0 runc)
+	if ! DEBIAN_FRONTEND=noninteractive "${install[@]}" >&2; then
+		log "installing runc failed; running apt-get update and retrying"
+		apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive "${install[@]}" >&2 || true
+	fi
+	if command -v runc >/dev/null; then
+		log "installed $(runc --version | head -n1) at $(command -v runc)"
+	else
+		log "could not install Debian's package runc; the node tests need runc on PATH"
+	fi
+}
+
+$node && ensure_runc
 
 want=$(stamp)
 if cache_ok; then
@@ -72,6 +149,11 @@ if command -v flock >/dev/null; then
 	rm -rf "$dest"/.build.*
 fi
 
+check_pin "$tools" k8s.io/kubernetes "$K8S_VERSION"
+check_pin "$tools/etcd" go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
+check_pin "$tools/containerd" github.com/containerd/containerd/v2 "$CONTAINERD_VERSION"
+check_pin "$tools/cni" github.com/containernetworking/plugins "$CNI_VERSION"
+
 # Build into a temp dir on the same filesystem and rename it into place, so
 # an interrupted build never leaves a half-populated cache behind.
 tmp=$(mktemp -d "$dest/.build.XXXXXX")
@@ -81,23 +163,37 @@ trap 'rm -rf "$tmp"' EXIT
 child=
 trap '[[ -z $child ]] || kill "$child" 2>/dev/null; exit 130' INT TERM
 
-build() { # name module-dir package
-	local start=$SECONDS
-	log "building $1 ($3) ..."
+build() { # name module-dir package [go build flags...]
+	local name=$1 dir=$2 pkg=$3 start=$SECONDS
+	shift 3
+	log "building $name ($pkg) ..."
+	mkdir -p "$(dirname "$tmp/$name")"
 	# In the background so the trap above can run while go build works.
-	(cd "$2" && CGO_ENABLED=0 GOWORK=off exec go build "${buildflags[@]}" -o "$tmp/$1" "$3") &
+	(cd "$dir" && CGO_ENABLED=0 GOWORK=off exec go build "${goflags[@]}" "$@" -o "$tmp/$name" "$pkg") &
 	child=$!
 	wait "$child"
 	child=
-	log "built $1 in $((SECONDS - start))s"
+	log "built $name in $((SECONDS - start))s"
 }
 
 total=$SECONDS
-log "cache miss in $bin; cold builds take several minutes"
-build etcd "$tools/etcd" go.etcd.io/etcd/server/v3
-build kube-apiserver "$tools" k8s.io/kubernetes/cmd/kube-apiserver
-build kube-controller-manager "$tools" k8s.io/kubernetes/cmd/kube-controller-manager
-build kubectl "$tools" k8s.io/kubernetes/cmd/kubectl
+log "cache miss in $bin; a cold build takes 15 to 25 minutes on two cores"
+build etcd "$tools/etcd" go.etcd.io/etcd/server/v3 -ldflags "$etcd_ldflags"
+for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+	build "$cmd" "$tools" "k8s.io/kubernetes/cmd/$cmd" -ldflags "$k8s_ldflags"
+done
+if $node; then
+	build kubelet "$tools" k8s.io/kubernetes/cmd/kubelet -ldflags "$k8s_ldflags"
+	for cmd in containerd ctr; do
+		build "$cmd" "$tools/containerd" "github.com/containerd/containerd/v2/cmd/$cmd" \
+			-tags "$containerd_tags" -ldflags "$containerd_ldflags"
+	done
+	build containerd-shim-runc-v2 "$tools/containerd" github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2 \
+		-tags "$shim_tags" -ldflags "$containerd_ldflags"
+	for p in "${cni_plugins[@]}"; do
+		build "cni/${p##*/}" "$tools/cni" "github.com/containernetworking/plugins/plugins/$p" -ldflags "$cni_ldflags"
+	done
+fi
 echo "$want" >"$tmp/.stamp"
 
 if [[ -e $bin ]]; then
