@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -174,5 +175,44 @@ func TestStartRetriesAComponentThatLostItsPort(t *testing.T) {
 	assertStopsCleanly(t, cp)
 	if _, err := os.Stat(tried); err != nil || !strings.Contains(out.String(), "lost a port") {
 		t.Fatalf("the clash did not happen or was not reported (%v):\n%s", err, out.String())
+	}
+}
+
+// A node outside an isolation would change the host's network: StartNode refuses.
+func TestStartNodeNeedsAnIsolation(t *testing.T) {
+	cp := &ControlPlane{}
+	err := cp.StartNode(t.Context(), NodeOptions{})
+	if err == nil || !strings.Contains(err.Error(), "a node needs an isolation") {
+		t.Fatalf("got %v, want a refusal naming the isolation", err)
+	}
+}
+
+// containerd reads the node's configuration as written: a typo in a table name would
+// silently leave a default (say, runc's root under /run/containerd) in place.
+func TestContainerdReadsTheNodeConfiguration(t *testing.T) {
+	bins, err := findBinaries(containerdBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := nodeConfig{Files: newNodeFiles(t.TempDir()), IP: "10.77.0.1", PodCIDR: "10.88.0.0/16",
+		Runc: "/usr/sbin/runc", CNIBin: "/cni-bin", Sandbox: PauseImage, PodLogs: t.TempDir()}
+	if err := cfg.write(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bins[containerdBin], "--config", cfg.Files.ContainerdConfig, "config", "dump").CombinedOutput()
+	if err != nil {
+		t.Fatalf("containerd config dump: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"restrict_oom_score_adj = true",
+		"sandbox = '" + PauseImage + "'",
+		"Root = '" + cfg.Files.Dir + "/runc'",
+		"BinaryName = '/usr/sbin/runc'",
+		"bin_dirs = ['/cni-bin']",
+		"path = '" + cfg.Files.Dir + "/containerd/opt'",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("containerd's effective configuration lacks %q", want)
+		}
 	}
 }

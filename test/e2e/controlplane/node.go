@@ -64,6 +64,7 @@ func (cp *ControlPlane) StartNode(ctx context.Context, opts NodeOptions) error {
 		IP:    isolation.NodeIP, PodCIDR: isolation.PodCIDR,
 		CA: cp.pki.caCert, CgroupRoot: opts.Isolation.CgroupRoot(),
 		Runc: runc, CNIBin: filepath.Join(BinDir(), cniDir), Sandbox: PauseImage,
+		PodLogs: filepath.Join(cp.logDir, "pods"),
 	}
 	cp.node = &node{iso: opts.Isolation, dir: cfg.Files.Dir}
 	if err := cfg.write(); err != nil {

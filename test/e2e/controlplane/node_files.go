@@ -128,6 +128,8 @@ evictionHard: {memory.available: 50Mi, nodefs.available: 1%, nodefs.inodesFree: 
 serializeImagePulls: false
 rotateCertificates: false
 staticPodPath: ""
+# Beside the components' logs, so that a failed run keeps the containers' too.
+podLogsDir: "{{.PodLogs}}"
 `))
 
 // nodeConfig is what the templates are rendered with.
@@ -137,11 +139,12 @@ type nodeConfig struct {
 	CA, CgroupRoot string
 	Runc, CNIBin   string
 	Sandbox        string
+	PodLogs        string
 }
 
 // write renders the three configuration files and makes the node's directories.
 func (c nodeConfig) write() error {
-	for _, dir := range []string{c.Files.CNIConf, c.Files.CNIIPAM, c.Files.KubeletRoot} {
+	for _, dir := range []string{c.Files.CNIConf, c.Files.CNIIPAM, c.Files.KubeletRoot, c.PodLogs} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}

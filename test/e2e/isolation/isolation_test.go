@@ -118,3 +118,18 @@ func TestThisProcessRunsInTheCgroupRoot(t *testing.T) {
 		}
 	}
 }
+
+// Preflight names every missing tool and the package that has it, in one error.
+func TestPreflightNamesWhatIsMissing(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	err := Preflight()
+	if err == nil {
+		t.Fatal("Preflight passed with an empty PATH")
+	}
+	for _, want := range []string{"this host cannot run a Kubernetes node", "ip not found on PATH (Debian package iproute2)",
+		"runc not found on PATH (Debian package runc)", "nsenter not found on PATH (Debian package util-linux)"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error lacks %q:\n%v", want, err)
+		}
+	}
+}
