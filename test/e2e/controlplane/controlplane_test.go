@@ -203,16 +203,32 @@ func TestContainerdReadsTheNodeConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatalf("containerd config dump: %v\n%s", err, out)
 	}
-	for _, want := range []string{
-		"restrict_oom_score_adj = true",
-		"sandbox = '" + PauseImage + "'",
-		"Root = '" + cfg.Files.Dir + "/runc'",
-		"BinaryName = '/usr/sbin/runc'",
-		"bin_dirs = ['/cni-bin']",
-		"path = '" + cfg.Files.Dir + "/containerd/opt'",
+	// A setting under a misspelt table would still be dumped, under that table.
+	for name, want := range map[string]string{
+		"'io.containerd.cri.v1.runtime'":                                  "restrict_oom_score_adj = true",
+		"'io.containerd.cri.v1.images'.pinned_images":                     "sandbox = '" + PauseImage + "'",
+		"'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options": "Root = '" + cfg.Files.Dir + "/runc'",
+		"'io.containerd.cri.v1.runtime'.cni":                              "bin_dirs = ['/cni-bin']",
+		"'io.containerd.internal.v1.opt'":                                 "path = '" + cfg.Files.Dir + "/containerd/opt'",
 	} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("containerd's effective configuration lacks %q", want)
+		if got := table(string(out), "[plugins."+name+"]"); !strings.Contains(got, want) {
+			t.Errorf("containerd's effective [plugins.%s] lacks %q:\n%s", name, want, got)
 		}
 	}
+}
+
+// table returns the lines of a dumped TOML table, up to the next table.
+func table(dump, header string) string {
+	_, rest, found := strings.Cut(dump, header+"\n")
+	if !found {
+		return ""
+	}
+	var lines []string
+	for _, line := range strings.Split(rest, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "[") {
+			break
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
 }
