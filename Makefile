@@ -6,26 +6,48 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/tandem-io/tandem/internal/version.Version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GO_TEST_FLAGS ?=
+# `make image`: the image's name, and the platform of its binary.
+IMAGE ?= ghcr.io/tandem-io/tandem
+GOARCH ?= $(shell go env GOARCH)
+# The commit's time and hash, so the same commit always gives the same image (0 and no
+# revision label outside git).
+COMMIT_TIME ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 # The fuzz targets, and how long `make fuzz` gives each.
 FUZZTIME ?= 30s
 
-.PHONY: all build test unit e2e lint bench bench-server fuzz demo k8s-binaries clean
+.PHONY: all build build-static image test unit e2e lint bench bench-server fuzz demo k8s-binaries deps clean
 
 all: build
 
 build: ## the tandem binary, in bin/
 	go build -ldflags "$(LDFLAGS)" -o bin/tandem ./cmd/tandem
 
+build-static: ## a static, reproducible linux binary for the image, in bin/
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -trimpath -buildvcs=false \
+		-ldflags "-s -w $(LDFLAGS)" -o bin/tandem-linux-$(GOARCH) ./cmd/tandem
+
+# `GOARCH=` because hack/image runs here, whatever platform the binary is for.
+image: build-static ## bin/tandem-image.tar: the image, for `docker load -i` or `ctr images import`
+	GOARCH= go run ./hack/image -binary bin/tandem-linux-$(GOARCH) -arch $(GOARCH) \
+		-tag $(IMAGE):$(VERSION) -o bin/tandem-image.tar \
+		-version $(VERSION) -revision "$(REVISION)" -created $(COMMIT_TIME)
+
 test: lint unit e2e ## every test: lint, unit (with -race) and end-to-end
 
 unit: ## unit, golden, property and fuzz-seed tests, with the race detector
-	go test -race $(GO_TEST_FLAGS) ./cmd/... ./internal/... ./examples/...
+	go test -race $(GO_TEST_FLAGS) ./cmd/... ./internal/... ./examples/... ./hack/...
 
-e2e: k8s-binaries ## end-to-end tests against a real etcd, kube-apiserver and kube-controller-manager
+e2e: k8s-binaries deps ## end-to-end tests: a real control plane, and a real node where Linux and root allow (docs/development.md)
 	TANDEM_K8S_BIN_DIR="$$(hack/k8s-binaries.sh)" go test -timeout 30m $(GO_TEST_FLAGS) ./test/...
 
-k8s-binaries: ## build (once, cached outside the tree) etcd, kube-apiserver, kube-controller-manager, kubectl
+k8s-binaries: ## build (once, cached outside the tree) the control plane, kubelet, containerd and CNI plugins; install runc if missing
 	@hack/k8s-binaries.sh >/dev/null
+
+# Tests and the demo build Tandem and the test images inside a network namespace that
+# reaches nothing, the module proxy included: every module must be here before.
+deps: ## download every Go module the build needs
+	go mod download
 
 lint: ## gofmt, go vet, staticcheck
 	@unformatted="$$(gofmt -l .)"; \
@@ -45,7 +67,7 @@ fuzz: ## run each fuzz target for FUZZTIME
 		echo "== $$target ($$pkg)"; go test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) "./$$pkg"; \
 	done
 
-demo: k8s-binaries ## a local control plane with Tandem injecting into examples/test.yaml (Ctrl-C to stop)
+demo: k8s-binaries deps ## a local cluster (with a node where Linux and root allow) with Tandem injecting into examples/test.yaml (Ctrl-C to stop)
 	TANDEM_K8S_BIN_DIR="$$(hack/k8s-binaries.sh)" go run ./test/e2e/demo
 
 clean:

@@ -1,11 +1,19 @@
-// Command demo is `make demo`: a real control plane on 127.0.0.1 (etcd, kube-apiserver,
-// kube-controller-manager), tandem serve behind a MutatingWebhookConfiguration with a
-// fresh CA, and the article's test Deployment, whose pod comes out labelled foo=bar and
-// with its proxy sidecar. It runs until Ctrl-C, then removes everything.
+// Command demo is `make demo`: a real cluster, tandem serve behind a
+// MutatingWebhookConfiguration with a fresh CA, and the article's test Deployment,
+// whose pod comes out labelled foo=bar and with its proxy sidecar.
+//
+// Where the machine can (Linux, root), the cluster has a node: containerd, kubelet and
+// the CNI bridge in a network namespace of their own, running images built from
+// test/images. The pods then really run, and a second Deployment shows the demo's
+// sidecars at work. Elsewhere it runs the control plane only (etcd, kube-apiserver,
+// kube-controller-manager on 127.0.0.1), says why, and the pods stay Pending.
+//
+// It runs until Ctrl-C, then removes everything.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -16,88 +24,128 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/tandem-io/tandem/test/e2e/controlplane"
+	"github.com/tandem-io/tandem/test/e2e/isolation"
 	"github.com/tandem-io/tandem/test/e2e/tandemtest"
+	"github.com/tandem-io/tandem/test/images"
 )
 
 func main() {
-	once := flag.Bool("once", false, "exit after showing the injected pod (for tests)")
+	once := flag.Bool("once", false, "exit after showing the injected pods (for tests)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *once); err != nil {
-		fmt.Fprintln(os.Stderr, "demo:", err)
-		os.Exit(1)
-	}
+	os.Exit(start(func(iso *isolation.Isolation) int {
+		if err := run(ctx, iso, *once); err != nil {
+			fmt.Fprintln(os.Stderr, "demo:", err)
+			return 1
+		}
+		return 0
+	}))
 }
 
-func run(ctx context.Context, once bool) error {
-	say("starting etcd, kube-apiserver and kube-controller-manager on 127.0.0.1")
-	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	cp, err := controlplane.Start(startCtx, controlplane.Options{Out: os.Stderr})
-	if err != nil {
-		return err
+// start runs demo inside an isolation with a node when this machine can have one, and
+// without, after saying why, when it cannot. It returns demo's exit code.
+func start(demo func(*isolation.Isolation) int) int {
+	if !isolation.Inside() {
+		if err := isolation.Preflight(); err != nil {
+			say(fmt.Sprintf("no node, so pods will stay Pending: %v", err))
+			return demo(nil)
+		}
 	}
-	defer cp.Stop()
+	return isolation.Main("tandem-demo", demo)
+}
 
+// run is the demo; iso is nil without a node.
+func run(ctx context.Context, iso *isolation.Isolation, once bool) error {
 	dir, err := os.MkdirTemp("", "tandem-demo-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	say("building and starting tandem serve with a fresh CA")
-	bin, err := tandemtest.Build(ctx, dir)
+	startCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	cp, err := startCluster(startCtx, iso, dir)
+	if cp != nil {
+		defer cp.Stop()
+	}
 	if err != nil {
 		return err
 	}
-	server, err := tandemtest.StartServer(startCtx, tandemtest.Options{
-		Binary: bin, Dir: dir, Kubeconfig: cp.KubeconfigPath,
-		ConfigFile: tandemtest.RepoFile("examples", "config.yaml"),
-	})
-	if err != nil {
-		return err
-	}
-	defer server.Stop()
-
 	client, err := kubernetes.NewForConfig(cp.RESTConfig)
 	if err != nil {
 		return err
 	}
-	webhook := tandemtest.Webhook{Name: "tandem", URL: server.URL, CABundle: server.CABundle}
-	if err := webhook.Register(startCtx, client); err != nil {
-		return err
+	config := "examples/config.yaml"
+	if iso != nil {
+		config = "examples/demo/config.yaml"
 	}
-	if err := tandemtest.WaitActive(startCtx, client, "default", "seed"); err != nil {
-		return err
+	server, err := startTandem(startCtx, client, cp, dir, config)
+	if server != nil {
+		defer server.Stop()
 	}
-	say("registered MutatingWebhookConfiguration tandem -> " + server.URL)
-
-	say("kubectl create -f examples/test.yaml")
-	out, err := cp.Kubectl(ctx, "create", "-f", tandemtest.RepoFile("examples", "test.yaml"))
-	fmt.Print(string(out))
 	if err != nil {
 		return err
 	}
-	pod, err := tandemtest.WaitForPod(ctx, client, "default", "app=test", time.Minute)
-	if err != nil {
-		return err
+	if err := showSeed(ctx, client, cp, iso != nil); err != nil {
+		return fmt.Errorf("%w (tandem's log: %s)", err, server.LogPath)
 	}
-	say("the pod the controller-manager created, as the API server stored it:")
-	fmt.Println()
-	fmt.Print(tandemtest.DescribePod(pod))
-	fmt.Println()
-	if pod.Labels["foo"] != "bar" {
-		return fmt.Errorf("the pod is not labelled foo=bar: injection did not happen (see %s)", server.LogPath)
+	if iso != nil {
+		if err := showSidecarsAtWork(ctx, client, cp); err != nil {
+			return err
+		}
 	}
 	if once {
 		return nil
 	}
-	say("try it yourself (no scheduler or kubelet run here, so pods stay Pending):")
-	fmt.Printf("  export KUBECONFIG=%s\n  %s get pods -o yaml\n\n", cp.KubeconfigPath, cp.KubectlPath)
+	tryIt(cp, iso)
 	say("running; press Ctrl-C to stop and clean up")
 	<-ctx.Done()
 	say("stopping")
 	return nil
 }
+
+// startCluster starts the control plane and, given an isolation, a node running the
+// demo images.
+func startCluster(ctx context.Context, iso *isolation.Isolation, dir string) (*controlplane.ControlPlane, error) {
+	if iso == nil {
+		say("starting etcd, kube-apiserver and kube-controller-manager on 127.0.0.1")
+	} else {
+		say("starting a cluster in network namespace " + iso.Name + ": etcd, kube-apiserver, kube-controller-manager, kube-scheduler, and a node (containerd, kubelet)")
+	}
+	cp, err := controlplane.Start(ctx, controlplane.Options{Out: os.Stderr})
+	if err != nil || iso == nil {
+		return cp, err
+	}
+	say("building the demo images (test/images)")
+	tarball, err := images.BuildAll(ctx, dir)
+	if err != nil {
+		return cp, err
+	}
+	return cp, cp.StartNode(ctx, controlplane.NodeOptions{Isolation: iso, Images: []string{tarball}})
+}
+
+// startTandem builds tandem, serves config and registers the webhook.
+func startTandem(ctx context.Context, client kubernetes.Interface, cp *controlplane.ControlPlane, dir, config string) (*tandemtest.Server, error) {
+	say("building and starting tandem serve with a fresh CA and " + config)
+	bin, err := tandemtest.Build(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	server, err := tandemtest.StartServer(ctx, tandemtest.Options{Binary: bin, Dir: dir, Kubeconfig: cp.KubeconfigPath, ConfigFile: tandemtest.RepoFile(config)})
+	if err != nil {
+		return nil, err
+	}
+	webhook := tandemtest.Webhook{Name: "tandem", URL: server.URL, CABundle: server.CABundle}
+	if err := webhook.Register(ctx, client); err != nil {
+		return server, err
+	}
+	if err := tandemtest.WaitActive(ctx, client, "default", "seed"); err != nil {
+		return server, err
+	}
+	say("registered MutatingWebhookConfiguration tandem -> " + server.URL)
+	return server, nil
+}
+
+var errNotInjected = errors.New("the pod is not labelled foo=bar: injection did not happen")
 
 func say(msg string) { fmt.Fprintf(os.Stderr, "==> %s\n", msg) }

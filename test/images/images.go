@@ -1,0 +1,100 @@
+package images
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/tandem-io/tandem/internal/image"
+)
+
+// Tags of the test images.
+const (
+	PauseTag = "registry.k8s.io/pause:3.10" // containerd's sandbox image and the seed Deployment's container
+	ProxyTag = "tandem.local/demo-proxy:dev"
+	AppTag   = "tandem.local/demo-app:dev"
+	LogsTag  = "tandem.local/demo-logs:dev"
+	WriteTag = "tandem.local/demo-write:dev"
+)
+
+// BuildAll compiles test/images/pause and test/images/demo into dir, for linux and this
+// machine's architecture, and writes all five images into one docker-archive tarball in
+// dir, whose path it returns. The four demo images share the /demo binary, and so their
+// one layer; each has its own entrypoint, ["/demo", ROLE], and runs as 65532:65532.
+func BuildAll(ctx context.Context, dir string) (string, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	pause, demo := filepath.Join(dir, "pause"), filepath.Join(dir, "demo")
+	for bin, pkg := range map[string]string{pause: "./test/images/pause", demo: "./test/images/demo"} {
+		if err := buildStatic(ctx, root, bin, pkg); err != nil {
+			return "", err
+		}
+	}
+	tarball := filepath.Join(dir, "images.tar")
+	if _, err := image.Write(tarball, specs(pause, demo)...); err != nil {
+		return "", err
+	}
+	return tarball, nil
+}
+
+// buildStatic builds a binary without cgo or anything of this machine in it but GOARCH,
+// so that it runs in an empty image and two builds of a tree are alike.
+func buildStatic(ctx context.Context, root, bin, pkg string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", bin, pkg)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+	}
+	return nil
+}
+
+func specs(pause, demo string) []image.Spec {
+	// Unix 0, not now: the same tree gives the same images, which a node then need not import twice.
+	epoch := time.Unix(0, 0)
+	all := []image.Spec{{
+		Tag:        PauseTag,
+		Binary:     pause,
+		Path:       "/pause",
+		Entrypoint: []string{"/pause"},
+		User:       "65535:65535", // as the real pause image
+		Created:    epoch,
+	}}
+	for tag, role := range map[string]string{ProxyTag: "proxy", AppTag: "app", LogsTag: "logs", WriteTag: "write"} {
+		all = append(all, image.Spec{
+			Tag:        tag,
+			Binary:     demo,
+			Path:       "/demo",
+			Entrypoint: []string{"/demo", role},
+			User:       "65532:65532",
+			Labels:     map[string]string{"org.opencontainers.image.title": "tandem-demo-" + role},
+			Created:    epoch,
+		})
+	}
+	return all
+}
+
+// repoRoot finds the module root from this source file, so tests work from any
+// directory (the same idea as test/e2e/tandemtest's).
+func repoRoot() (string, error) {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", fmt.Errorf("cannot locate the source tree")
+	}
+	for dir := filepath.Dir(file); ; {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above %s", filepath.Dir(file))
+		}
+		dir = parent
+	}
+}
