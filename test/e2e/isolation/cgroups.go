@@ -121,8 +121,20 @@ func removeCgroups(name string) error {
 			trees = append(trees, filepath.Join(root, name))
 		}
 	}
-	// Killed processes leave their cgroups only once reaped, by a parent that may be
-	// dying too: look again until they are all gone.
+	if err := killAll(trees); err != nil {
+		return fmt.Errorf("cgroup %s: %w", name, err)
+	}
+	var errs []error
+	for _, tree := range trees {
+		errs = append(errs, removeTree(tree))
+	}
+	return errors.Join(errs...)
+}
+
+// killAll kills every process in the cgroups under the trees. Killed processes leave
+// their cgroups only once reaped, by a parent that may be dying too: it looks again
+// until they are all gone.
+func killAll(trees []string) error {
 	deadline := time.Now().Add(15 * time.Second)
 	for len(processes(trees)) > 0 && time.Now().Before(deadline) {
 		for _, pid := range processes(trees) {
@@ -131,13 +143,9 @@ func removeCgroups(name string) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	if left := processes(trees); len(left) > 0 {
-		return fmt.Errorf("processes %v survived SIGKILL in cgroup %s", left, name)
+		return fmt.Errorf("processes %v survived SIGKILL", left)
 	}
-	var errs []error
-	for _, tree := range trees {
-		errs = append(errs, removeTree(tree))
-	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // processes lists the pids in every cgroup under the trees.
@@ -177,4 +185,25 @@ func removeTree(tree string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// peakMemory is the most memory the cgroup root was charged at once: every process in
+// it, and the page cache they filled. Both cgroup versions count hierarchically.
+func peakMemory(name string) (uint64, bool) {
+	roots, err := hierarchies()
+	if err != nil {
+		return 0, false
+	}
+	for _, root := range roots {
+		for _, file := range []string{"memory.max_usage_in_bytes", "memory.peak"} {
+			data, err := os.ReadFile(filepath.Join(root, name, file))
+			if err != nil {
+				continue
+			}
+			if n, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64); err == nil && n > 0 {
+				return n, true
+			}
+		}
+	}
+	return 0, false
 }

@@ -127,6 +127,9 @@ func (iso *Isolation) runChild() (int, error) {
 // remove kills what the child left behind (containers, shims), then removes the
 // cgroups, the namespace and, unless keep, the scratch directory.
 func (iso *Isolation) remove(keep bool) error {
+	if peak, ok := peakMemory(iso.Name); ok {
+		fmt.Fprintf(os.Stderr, "isolation: %s used at most %d MiB of memory (processes and page cache)\n", iso.Name, peak>>20)
+	}
 	err := errors.Join(removeCgroups(iso.Name), deleteNetns(iso.Name))
 	if keep {
 		fmt.Fprintf(os.Stderr, "isolation: the run failed; its files and logs are kept in %s\n", iso.Dir)

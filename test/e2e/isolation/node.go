@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 )
 
 // Adopt moves process pid into the cgroup sub under the root (created if needed), so
@@ -54,17 +53,7 @@ func (iso *Isolation) KillOthers() error {
 			}
 		}
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for len(processes(trees)) > 0 && time.Now().Before(deadline) {
-		for _, pid := range processes(trees) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if left := processes(trees); len(left) > 0 {
-		return fmt.Errorf("processes %v survived SIGKILL", left)
-	}
-	return nil
+	return killAll(trees)
 }
 
 // Unmount detaches every mount at or below dir, deepest first: the volumes kubelet
