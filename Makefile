@@ -68,7 +68,9 @@ fuzz: ## run each fuzz target for FUZZTIME
 	done
 
 demo: k8s-binaries deps ## a local cluster (with a node where Linux and root allow) with Tandem injecting into examples/test.yaml (Ctrl-C to stop)
-	TANDEM_K8S_BIN_DIR="$$(hack/k8s-binaries.sh)" go run ./test/e2e/demo
+	@# Built, then run (not go run), so that Ctrl-C ends it with its own exit status.
+	go build -o bin/demo ./test/e2e/demo
+	TANDEM_K8S_BIN_DIR="$$(hack/k8s-binaries.sh)" bin/demo
 
 clean:
 	rm -rf bin
