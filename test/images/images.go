@@ -19,6 +19,8 @@ const (
 	AppTag   = "tandem.local/demo-app:dev"
 	LogsTag  = "tandem.local/demo-logs:dev"
 	WriteTag = "tandem.local/demo-write:dev"
+	// TandemTag is what the tests call Tandem's own image.
+	TandemTag = "tandem.local/tandem:e2e"
 )
 
 // BuildAll compiles test/images/pause and test/images/demo into dir, for linux and this
@@ -39,6 +41,26 @@ func BuildAll(ctx context.Context, dir string) (string, error) {
 	tarball := filepath.Join(dir, "images.tar")
 	if _, err := image.Write(tarball, specs(pause, demo)...); err != nil {
 		return "", err
+	}
+	return tarball, nil
+}
+
+// BuildTandem builds Tandem's own image into dir as `make image` does, with the same
+// tool (hack/image) from a static binary, tagged TandemTag and labelled version "e2e",
+// and returns the tarball's path.
+func BuildTandem(ctx context.Context, dir string) (string, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	bin, tarball := filepath.Join(dir, "tandem-static"), filepath.Join(dir, "tandem-image.tar")
+	if err := buildStatic(ctx, root, bin, "./cmd/tandem"); err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, "go", "run", "./hack/image", "-binary", bin, "-tag", TandemTag, "-o", tarball, "-version", "e2e")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go run ./hack/image: %v\n%s", err, out)
 	}
 	return tarball, nil
 }

@@ -61,11 +61,15 @@ func run(m *testing.M, iso *isolation.Isolation) (int, error) {
 	if client, err = kubernetes.NewForConfig(cp.RESTConfig); err != nil {
 		return 1, err
 	}
-	tarball, err := images.BuildAll(ctx, iso.Dir)
+	demo, err := images.BuildAll(ctx, iso.Dir)
 	if err != nil {
 		return 1, err
 	}
-	if err := cp.StartNode(ctx, controlplane.NodeOptions{Isolation: iso, Images: []string{tarball}}); err != nil {
+	tandemImage, err := images.BuildTandem(ctx, iso.Dir)
+	if err != nil {
+		return 1, err
+	}
+	if err := cp.StartNode(ctx, controlplane.NodeOptions{Isolation: iso, Images: []string{demo, tandemImage}}); err != nil {
 		return 1, err
 	}
 	server, err := startTandem(ctx, iso.Dir)
