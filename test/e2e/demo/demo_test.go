@@ -26,3 +26,11 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Where the machine cannot have a node, `make demo` runs the control plane alone: the
+// article's pod is still created, labelled foo=bar, and stays Pending.
+func TestDemoWithoutANode(t *testing.T) {
+	if err := run(t.Context(), nil, true); err != nil {
+		t.Fatal(err)
+	}
+}
