@@ -18,6 +18,7 @@ import (
 
 type serveFlags struct {
 	opts       webhook.Options
+	certs      certFlags
 	kubeconfig string
 	logLevel   string
 }
@@ -25,7 +26,7 @@ type serveFlags struct {
 func newServeCommand() *cobra.Command {
 	var f serveFlags
 	cmd := &cobra.Command{
-		Use:   "serve --tls-cert-file FILE --tls-key-file FILE [--config FILE]",
+		Use:   "serve (--tls-cert-file FILE --tls-key-file FILE | --certificates self ...) [--config FILE]",
 		Short: "Run the mutating admission webhook",
 		Long: `Serves admission on HTTPS (POST /mutate), /healthz and /readyz, and Prometheus
 /metrics. The configuration file and the certificate are reloaded when they change.
@@ -41,8 +42,9 @@ See docs/operations.md.`,
 	flags := cmd.Flags()
 	o := &f.opts
 	flags.StringVar(&o.ConfigFile, "config", "", "configuration file, reloaded when it changes (default: the embedded examples/config.yaml, never reloaded)")
-	flags.StringVar(&o.CertFile, "tls-cert-file", "", "serving certificate, PEM (required; reloaded when it changes)")
-	flags.StringVar(&o.KeyFile, "tls-key-file", "", "serving key, PEM (required; reloaded when it changes)")
+	flags.StringVar(&o.CertFile, "tls-cert-file", "", "serving certificate, PEM (required with --certificates files; reloaded when it changes)")
+	flags.StringVar(&o.KeyFile, "tls-key-file", "", "serving key, PEM (required with --certificates files; reloaded when it changes)")
+	f.certs.register(flags)
 	flags.StringVar(&o.ClientCAFile, "client-ca-file", "", "require clients to present a certificate signed by one of these CAs, PEM (reloaded when it changes)")
 	flags.BoolVar(&o.EnableHTTP2, "enable-http2", false, "offer HTTP/2 on the admission port")
 	flags.StringVar(&o.ListenAddress, "listen-address", ":8443", "admission (HTTPS) address; port 0 picks a free port")
@@ -54,8 +56,6 @@ See docs/operations.md.`,
 	flags.DurationVar(&o.ShutdownDelay, "shutdown-delay", 0, "on SIGTERM, keep serving this long after turning unready, so endpoints drop the pod first")
 	flags.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 25*time.Second, "on SIGTERM, wait this long at most for requests in flight")
 	flags.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
-	_ = cmd.MarkFlagRequired("tls-cert-file")
-	_ = cmd.MarkFlagRequired("tls-key-file")
 	return cmd
 }
 
@@ -85,10 +85,21 @@ func runServe(f *serveFlags) error {
 		cluster.UserAgent = "tandem/" + version.Version
 	}
 	f.opts.Cluster = cluster
+	certs, err := f.certs.selfManaged(cluster, &f.opts.CertFile, &f.opts.KeyFile, log)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	gcPercent := tuneGC()
-	log.Info("starting tandem", "version", version.String(), "gcPercent", gcPercent)
+	log.Info("starting tandem", "version", version.String(), "gcPercent", gcPercent, "certificates", f.certs.mode)
+	if certs != nil {
+		if err := firstSync(ctx, certs, log); err != nil {
+			return err
+		}
+		f.opts.CAExpiry = certs.CAExpiry
+		go certs.Run(ctx)
+	}
 	return webhook.Run(ctx, f.opts)
 }
 

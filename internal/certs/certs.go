@@ -33,11 +33,16 @@ type CA struct {
 
 // NewCA creates a self-signed certificate authority valid for validity from now.
 func NewCA(commonName string, validity time.Duration) (*CA, error) {
+	return NewCAAt(commonName, time.Now(), validity)
+}
+
+// NewCAAt is NewCA as of now: valid from now (less the clock skew) for validity.
+func NewCAAt(commonName string, now time.Time, validity time.Duration) (*CA, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
-	tmpl, err := template(commonName, validity)
+	tmpl, err := template(commonName, now, validity)
 	if err != nil {
 		return nil, err
 	}
@@ -90,10 +95,15 @@ func newCA(der []byte, key *ecdsa.PrivateKey) (*CA, error) {
 // name.namespace.svc) and IP addresses, which are told apart by their form. The first host
 // is also the subject's common name.
 func (ca *CA) Issue(hosts []string, validity time.Duration) (KeyPair, error) {
+	return ca.IssueAt(hosts, time.Now(), validity)
+}
+
+// IssueAt is Issue as of now.
+func (ca *CA) IssueAt(hosts []string, now time.Time, validity time.Duration) (KeyPair, error) {
 	if len(hosts) == 0 {
 		return KeyPair{}, errors.New("a serving certificate needs at least one DNS name or IP address")
 	}
-	tmpl, err := template(hosts[0], validity)
+	tmpl, err := template(hosts[0], now, validity)
 	if err != nil {
 		return KeyPair{}, err
 	}
@@ -112,7 +122,7 @@ func (ca *CA) Issue(hosts []string, validity time.Duration) (KeyPair, error) {
 // webhook that requires it. Kubernetes reads the groups of a client certificate's user
 // from its organizations; without groups the organization is "Tandem".
 func (ca *CA) IssueClient(commonName string, groups []string, validity time.Duration) (KeyPair, error) {
-	tmpl, err := template(commonName, validity)
+	tmpl, err := template(commonName, time.Now(), validity)
 	if err != nil {
 		return KeyPair{}, err
 	}
@@ -136,8 +146,8 @@ func (ca *CA) sign(tmpl *x509.Certificate) (KeyPair, error) {
 	return encode(der, key)
 }
 
-// template starts a certificate: subject, random serial, validity from an hour ago.
-func template(commonName string, validity time.Duration) (*x509.Certificate, error) {
+// template starts a certificate: subject, random serial, validity from an hour before now.
+func template(commonName string, now time.Time, validity time.Duration) (*x509.Certificate, error) {
 	if validity <= 0 {
 		return nil, errors.New("validity must be positive")
 	}
@@ -145,7 +155,6 @@ func template(commonName string, validity time.Duration) (*x509.Certificate, err
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
 	return &x509.Certificate{
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: commonName, Organization: []string{"Tandem"}},
@@ -164,3 +173,6 @@ func encode(der []byte, key *ecdsa.PrivateKey) (KeyPair, error) {
 		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
 	}, nil
 }
+
+// Certificate is the CA's parsed certificate: its validity and subject.
+func (ca *CA) Certificate() *x509.Certificate { return ca.cert }

@@ -56,7 +56,7 @@ func newTestHandler(t testing.TB, cfg *config.Config) *handler {
 		config:     new(atomic.Pointer[config.Config]),
 		namespaces: staticNamespaces{"default": {}, "platform": {"team": "platform"}},
 		inject:     inject.Options{NativeSidecars: true},
-		metrics:    newMetrics(),
+		metrics:    newMetrics(nil),
 		log:        discardLogger(),
 	}
 	h.config.Store(cfg)
@@ -364,6 +364,17 @@ func get(t testing.TB, url string) (int, string) {
 // an absent sample reads as 0.
 func (ts *testServer) metric(t testing.TB, sample string) float64 {
 	t.Helper()
+	v, ok := ts.metricIfPresent(t, sample)
+	if !ok {
+		t.Fatalf("/metrics has no sample %s", sample)
+	}
+	return v
+}
+
+// metricIfPresent is metric for a sample that may not exist yet, such as a counter whose
+// label values have not been seen.
+func (ts *testServer) metricIfPresent(t testing.TB, sample string) (float64, bool) {
+	t.Helper()
 	_, body := get(t, "http://"+ts.Addrs().Metrics+"/metrics")
 	for line := range strings.Lines(body) {
 		if rest, ok := strings.CutPrefix(line, sample+" "); ok {
@@ -371,10 +382,10 @@ func (ts *testServer) metric(t testing.TB, sample string) float64 {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return v
+			return v, true
 		}
 	}
-	return 0
+	return 0, false
 }
 
 // syncBuffer collects log lines written from several goroutines.

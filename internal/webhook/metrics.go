@@ -30,10 +30,12 @@ type metrics struct {
 	duration       prometheus.Histogram
 	configReloads  *prometheus.CounterVec
 	configLastGood prometheus.Gauge
-	certExpiry     prometheus.Gauge
+	certExpiry     *prometheus.GaugeVec // by kind: serving, and ca when the server is told it
 }
 
-func newMetrics() *metrics {
+// newMetrics makes the server's metrics. caExpiry, when not nil, is asked at each scrape
+// when the CA expires (zero: not known yet), for the kind="ca" series.
+func newMetrics(caExpiry func() time.Time) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -59,12 +61,13 @@ func newMetrics() *metrics {
 			Name: "tandem_config_last_reload_successful",
 			Help: "1 if the last load of the configuration file succeeded, 0 if it failed.",
 		}),
-		certExpiry: prometheus.NewGauge(prometheus.GaugeOpts{
+		certExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "tandem_certificate_expiry_timestamp_seconds",
-			Help: "When the serving certificate in use expires, in seconds since the Unix epoch.",
-		}),
+			Help: "When a certificate expires, in seconds since the Unix epoch: the serving certificate in use (kind=serving), and the CA when Tandem manages it (kind=ca).",
+		}, []string{"kind"}),
 	}
-	m.registry.MustRegister(m.requests, m.injections, m.duration, m.configReloads, m.configLastGood, m.certExpiry,
+	m.registry.MustRegister(m.requests, m.injections, m.duration, m.configReloads, m.configLastGood,
+		expiryCollector{m.certExpiry, caExpiry},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -108,6 +111,24 @@ func (m *metrics) observeConfigReload(ok bool) {
 	}
 	m.configReloads.WithLabelValues("failure").Inc()
 	m.configLastGood.Set(0)
+}
+
+// expiryCollector reads the CA's expiry when scraped: the CA is renewed by another
+// component (selfcert), on its own schedule.
+type expiryCollector struct {
+	vec      *prometheus.GaugeVec
+	caExpiry func() time.Time
+}
+
+func (c expiryCollector) Describe(ch chan<- *prometheus.Desc) { c.vec.Describe(ch) }
+
+func (c expiryCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.caExpiry != nil {
+		if t := c.caExpiry(); !t.IsZero() {
+			c.vec.WithLabelValues("ca").Set(float64(t.Unix()))
+		}
+	}
+	c.vec.Collect(ch)
 }
 
 func (m *metrics) handler() http.Handler {

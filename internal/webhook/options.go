@@ -25,6 +25,9 @@ type Options struct {
 	// ClientCAFile, when set, makes clients (the API server) present a certificate signed
 	// by one of its CAs.
 	ClientCAFile string
+	// CAExpiry, when set, tells when the CA that signs the serving certificate expires,
+	// for the metrics; zero while unknown. Set when Tandem manages its own CA.
+	CAExpiry func() time.Time
 	// EnableHTTP2 offers HTTP/2 on the webhook port; off by default.
 	EnableHTTP2 bool
 

@@ -56,7 +56,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: opts.Logger, metrics: newMetrics()}
+	s := &Server{opts: opts, log: opts.Logger, metrics: newMetrics(opts.CAExpiry)}
 	s.certs = &certReloader{certFile: opts.CertFile, keyFile: opts.KeyFile, metrics: s.metrics, log: s.log}
 	if err := s.certs.reload(); err != nil {
 		return nil, err

@@ -55,7 +55,7 @@ func (c *certReloader) reload() error {
 		return err
 	}
 	c.current.Store(&cert)
-	c.metrics.certExpiry.Set(float64(cert.Leaf.NotAfter.Unix()))
+	c.metrics.certExpiry.WithLabelValues("serving").Set(float64(cert.Leaf.NotAfter.Unix()))
 	c.log.Info("serving certificate loaded", "file", c.certFile, "subject", cert.Leaf.Subject.String(),
 		"dnsNames", cert.Leaf.DNSNames, "notAfter", cert.Leaf.NotAfter)
 	return nil
