@@ -26,6 +26,10 @@ type Options struct {
 	Kubeconfig string // the cluster to read namespaces from
 	// Log receives the server's output; nil writes it to Dir/tandem.log.
 	Log io.Writer
+	// SelfManaged starts it with --certificates self and these arguments (the Secret,
+	// hosts, validities) instead of a certificate made here; CABundle is then empty, and
+	// the caBundle is Tandem's to write.
+	SelfManaged []string
 }
 
 // Server is a running tandem serve.
@@ -38,31 +42,29 @@ type Server struct {
 	done     chan error
 }
 
-// StartServer generates a CA and a serving certificate for 127.0.0.1, starts tandem serve
-// with them and waits until it is ready.
+// StartServer generates a CA and a serving certificate for 127.0.0.1 (unless the server
+// manages its own), starts tandem serve with them and waits until it is ready.
 func StartServer(ctx context.Context, opts Options) (*Server, error) {
-	ca, err := certs.NewCA("tandem-e2e-ca", 24*time.Hour)
-	if err != nil {
-		return nil, err
-	}
-	pair, err := ca.Issue([]string{"127.0.0.1", "localhost"}, 24*time.Hour)
-	if err != nil {
-		return nil, err
-	}
-	certFile, keyFile := filepath.Join(opts.Dir, "tls.crt"), filepath.Join(opts.Dir, "tls.key")
-	if err := pair.WriteFiles(certFile, keyFile); err != nil {
-		return nil, err
+	args := []string{"serve"}
+	var caBundle []byte
+	if opts.SelfManaged != nil {
+		args = append(append(args, "--certificates", "self", "--certificate-dir", opts.Dir), opts.SelfManaged...)
+	} else {
+		certArgs, ca, err := certificate(opts.Dir)
+		if err != nil {
+			return nil, err
+		}
+		args, caBundle = append(args, certArgs...), ca
 	}
 	ports, err := freePorts(3)
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"serve",
-		"--tls-cert-file", certFile, "--tls-key-file", keyFile,
+	args = append(args,
 		"--listen-address", fmt.Sprintf("127.0.0.1:%d", ports[0]),
 		"--health-address", fmt.Sprintf("127.0.0.1:%d", ports[1]),
 		"--metrics-address", fmt.Sprintf("127.0.0.1:%d", ports[2]),
-	}
+	)
 	if opts.ConfigFile != "" {
 		args = append(args, "--config", opts.ConfigFile)
 	}
@@ -71,7 +73,7 @@ func StartServer(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s := &Server{
 		URL:      fmt.Sprintf("https://127.0.0.1:%d/mutate", ports[0]),
-		CABundle: ca.CertPEM,
+		CABundle: caBundle,
 		Metrics:  fmt.Sprintf("http://127.0.0.1:%d/metrics", ports[2]),
 		LogPath:  filepath.Join(opts.Dir, "tandem.log"),
 		done:     make(chan error, 1),
@@ -121,9 +123,31 @@ func (s *Server) waitReady(ctx context.Context, readyz string) error {
 	}
 }
 
+// certificate makes a CA and a serving certificate for 127.0.0.1 in dir, and returns the
+// arguments that serve it and the CA.
+func certificate(dir string) ([]string, []byte, error) {
+	ca, err := certs.NewCA("tandem-e2e-ca", 24*time.Hour)
+	if err != nil {
+		return nil, nil, err
+	}
+	pair, err := ca.Issue([]string{"127.0.0.1", "localhost"}, 24*time.Hour)
+	if err != nil {
+		return nil, nil, err
+	}
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	if err := pair.WriteFiles(certFile, keyFile); err != nil {
+		return nil, nil, err
+	}
+	return []string{"--tls-cert-file", certFile, "--tls-key-file", keyFile}, ca.CertPEM, nil
+}
+
 // checkTLS makes sure the server presents a certificate the CA bundle verifies, as the
-// API server will require.
+// API server will require. A server that manages its certificates is checked by the
+// tests, against the caBundle it writes.
 func (s *Server) checkTLS() error {
+	if s.CABundle == nil {
+		return nil
+	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(s.CABundle)
 	conn, err := tls.Dial("tcp", s.URL[len("https://"):len(s.URL)-len("/mutate")], &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
