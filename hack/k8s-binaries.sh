@@ -4,11 +4,13 @@
 # fresh clones on the same machine reuse them:
 #   control plane  etcd, kube-apiserver, kube-controller-manager,
 #                  kube-scheduler, kubectl
-#   node (Linux)   kubelet, containerd, containerd-shim-runc-v2, ctr, and the
-#                  CNI plugins bridge, host-local, loopback, portmap in bin/cni
+#   node (Linux)   kubelet, kube-proxy, containerd, containerd-shim-runc-v2,
+#                  ctr, and the CNI plugins bridge, host-local, loopback,
+#                  portmap in bin/cni
 # runc is not built: without cgo and libseccomp it fails every sandbox
 # (containerd always gives the pause container a seccomp profile), so Debian's
-# package is used; it is installed when missing and we are root with apt-get.
+# package is used, as is iptables for kube-proxy; each is installed when
+# missing and we are root with apt-get.
 #
 # Idempotent: when the cache is complete and its stamp matches the pins, it
 # only prints the directory. Progress goes to stderr; stdout is exactly one
@@ -35,7 +37,7 @@ node=false
 [[ $(uname -s) == Linux ]] && node=true
 
 control_plane=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl)
-node_binaries=(kubelet containerd containerd-shim-runc-v2 ctr)
+node_binaries=(kubelet kube-proxy containerd containerd-shim-runc-v2 ctr)
 # Under github.com/containernetworking/plugins/plugins; built into bin/cni.
 cni_plugins=(main/bridge ipam/host-local main/loopback meta/portmap)
 binaries=("${control_plane[@]}")
@@ -104,31 +106,34 @@ check_pin() { # module-dir module-path version
 	exit 1
 }
 
-# runc comes from the distribution, not the cache: the node harness looks for
-# it on PATH (and has its own preflight), so a missing runc is reported here
-# but does not fail the build.
-ensure_runc() {
-	command -v runc >/dev/null && return
+# runc and iptables (which kube-proxy drives) come from the distribution, not
+# the cache: the node harness looks for them on PATH (and has its own
+# preflight), so a missing one is reported here but does not fail the build.
+ensure_package() { # command package
+	command -v "$1" >/dev/null && return
 	if [[ $(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
-		log "runc is not on PATH; the node tests need it: install Debian's package runc (apt-get install runc) as root"
+		log "$1 is not on PATH; the node tests need it: install Debian's package $2 (apt-get install $2) as root"
 		return
 	fi
-	log "runc is not on PATH; installing Debian's package runc"
+	log "$1 is not on PATH; installing Debian's package $2"
 	# Lock timeout: parallel CI jobs may run this at the same time. Only when
 	# the install fails is the (slow) package index refreshed and retried.
-	local install=(apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 -o Dpkg::Use-Pty=0 runc)
+	local install=(apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 -o Dpkg::Use-Pty=0 "$2")
 	if ! DEBIAN_FRONTEND=noninteractive "${install[@]}" >&2; then
-		log "installing runc failed; running apt-get update and retrying"
+		log "installing $2 failed; running apt-get update and retrying"
 		apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive "${install[@]}" >&2 || true
 	fi
-	if command -v runc >/dev/null; then
-		log "installed $(runc --version | head -n1) at $(command -v runc)"
+	if command -v "$1" >/dev/null; then
+		log "installed $2: $(command -v "$1")"
 	else
-		log "could not install Debian's package runc; the node tests need runc on PATH"
+		log "could not install Debian's package $2; the node tests need $1 on PATH"
 	fi
 }
 
-$node && ensure_runc
+if $node; then
+	ensure_package runc runc
+	ensure_package iptables-restore iptables
+fi
 
 want=$(stamp)
 if cache_ok; then
@@ -184,6 +189,7 @@ for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
 done
 if $node; then
 	build kubelet "$tools" k8s.io/kubernetes/cmd/kubelet -ldflags "$k8s_ldflags"
+	build kube-proxy "$tools" k8s.io/kubernetes/cmd/kube-proxy -ldflags "$k8s_ldflags"
 	for cmd in containerd ctr; do
 		build "$cmd" "$tools/containerd" "github.com/containerd/containerd/v2/cmd/$cmd" \
 			-tags "$containerd_tags" -ldflags "$containerd_ldflags"

@@ -50,6 +50,7 @@ func BinDir() string {
 // its cni/ subdirectory.
 const (
 	kubeletBin    = "kubelet"
+	kubeProxyBin  = "kube-proxy"
 	schedulerBin  = "kube-scheduler"
 	containerdBin = "containerd"
 	shimBin       = "containerd-shim-runc-v2"
@@ -59,7 +60,7 @@ const (
 
 var (
 	controlPlaneBinaries = []string{etcdBin, apiserverBin, kcmBin, kubectlBin}
-	nodeBinaries         = []string{kubeletBin, schedulerBin, containerdBin, shimBin, ctrBin,
+	nodeBinaries         = []string{kubeletBin, kubeProxyBin, schedulerBin, containerdBin, shimBin, ctrBin,
 		cniDir + "/bridge", cniDir + "/host-local", cniDir + "/loopback"}
 )
 

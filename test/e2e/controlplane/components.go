@@ -77,15 +77,22 @@ func (cp *ControlPlane) tryAPIServer(ctx context.Context, bin string, pki *pki, 
 	if err != nil {
 		return nil, err
 	}
-	cp.APIServerURL = "https://127.0.0.1:" + strconv.Itoa(ports[0])
+	cp.APIServerURL = "https://" + net.JoinHostPort(cp.address, strconv.Itoa(ports[0]))
+	reconciler := "lease"
+	if net.ParseIP(cp.address).IsLoopback() {
+		// The default reconciler refuses a loopback advertise address; no pod
+		// could use such an endpoint anyway.
+		reconciler = "none"
+	}
 	p, err := cp.launch("kube-apiserver", bin,
 		"--etcd-servers="+etcdURL,
-		"--bind-address=127.0.0.1",
-		"--advertise-address=127.0.0.1",
+		"--bind-address="+cp.address,
+		"--advertise-address="+cp.address,
 		"--secure-port="+strconv.Itoa(ports[0]),
-		// The default reconciler refuses a loopback advertise address; with
-		// no nodes or kube-proxy the `kubernetes` Endpoints are unused anyway.
-		"--endpoint-reconciler-type=none",
+		"--endpoint-reconciler-type="+reconciler,
+		// Webhooks behind a Service are called at their endpoints' addresses,
+		// as in clusters whose control plane runs no kube-proxy.
+		"--enable-aggregator-routing=true",
 		"--tls-cert-file="+pki.servingCert,
 		"--tls-private-key-file="+pki.servingKey,
 		"--client-ca-file="+pki.caCert,

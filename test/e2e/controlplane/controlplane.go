@@ -22,6 +22,11 @@ type Options struct {
 	LogDir string
 	// Out receives progress lines; nil discards them.
 	Out io.Writer
+	// Address is where kube-apiserver listens and what it advertises as the
+	// `kubernetes` Service's endpoint; default 127.0.0.1. Pods reach the API
+	// server through that Service (with kube-proxy, see StartNode) only when it is
+	// an address they can route to: the node's, inside an isolation.
+	Address string
 }
 
 // ControlPlane is a running etcd + kube-apiserver + kube-controller-manager.
@@ -36,10 +41,11 @@ type ControlPlane struct {
 	RESTConfig *rest.Config
 	// KubectlPath is the cached kubectl matching the API server version.
 	KubectlPath string
-	// APIServerURL is https://127.0.0.1:<port>.
+	// APIServerURL is https://<Options.Address>:<port>.
 	APIServerURL string
 
 	logDir   string
+	address  string // the API server's
 	out      io.Writer
 	pki      *pki
 	node     *node      // nil until StartNode
@@ -61,7 +67,10 @@ func Start(ctx context.Context, opts Options) (*ControlPlane, error) {
 	if err != nil {
 		return nil, err
 	}
-	cp := &ControlPlane{Dir: dir, KubectlPath: bins[kubectlBin], logDir: opts.LogDir, out: opts.Out}
+	if opts.Address == "" {
+		opts.Address = "127.0.0.1"
+	}
+	cp := &ControlPlane{Dir: dir, KubectlPath: bins[kubectlBin], logDir: opts.LogDir, out: opts.Out, address: opts.Address}
 	if cp.out == nil {
 		cp.out = io.Discard
 	}
@@ -81,7 +90,7 @@ func (cp *ControlPlane) start(ctx context.Context, bins map[string]string) error
 	if err := os.MkdirAll(cp.logDir, 0o755); err != nil {
 		return err
 	}
-	pki, err := newPKI(cp.Dir)
+	pki, err := newPKI(cp.Dir, cp.address)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,7 +65,15 @@ func (cp *ControlPlane) StartNode(ctx context.Context, opts NodeOptions) error {
 		IP:    isolation.NodeIP, PodCIDR: isolation.PodCIDR,
 		CA: cp.pki.caCert, CgroupRoot: opts.Isolation.CgroupRoot(),
 		Runc: runc, CNIBin: filepath.Join(BinDir(), cniDir), Sandbox: PauseImage,
-		PodLogs: filepath.Join(cp.logDir, "pods"),
+		PodLogs: filepath.Join(cp.logDir, "pods"), NodeName: NodeName,
+	}
+	// The identity the bootstrap RBAC roles give kube-proxy's permissions to.
+	proxyClient, err := cp.pki.ca.IssueClient("system:kube-proxy", nil, validity)
+	if err != nil {
+		return err
+	}
+	if cfg.KubeProxyKubeconfig, err = cp.writeKubeconfig("kube-proxy.kubeconfig", cp.pki.caPEM, proxyClient); err != nil {
+		return err
 	}
 	cp.node = &node{iso: opts.Isolation, dir: cfg.Files.Dir}
 	if err := cfg.write(); err != nil {
@@ -83,6 +92,9 @@ func (cp *ControlPlane) StartNode(ctx context.Context, opts NodeOptions) error {
 		return err
 	}
 	if err := cp.startScheduler(bins[schedulerBin]); err != nil {
+		return err
+	}
+	if err := cp.startKubeProxy(ctx, bins[kubeProxyBin], cfg.Files); err != nil {
 		return err
 	}
 	if err := cp.waitForNode(ctx, kubelet); err != nil {
@@ -163,6 +175,17 @@ func (cp *ControlPlane) startScheduler(bin string) error {
 		"--secure-port=0",
 	)
 	return err
+}
+
+// startKubeProxy runs kube-proxy and waits until it has programmed the Services.
+func (cp *ControlPlane) startKubeProxy(ctx context.Context, bin string, files nodeFiles) error {
+	p, err := cp.launch("kube-proxy", bin, "--config="+files.KubeProxyConfig)
+	if err != nil {
+		return err
+	}
+	return cp.waitFor(ctx, p, nodeTimeout, "kube-proxy /healthz", func(ctx context.Context) error {
+		return httpOK(ctx, http.DefaultClient, "http://127.0.0.1:10256/healthz")
+	})
 }
 
 // waitForNode waits until the node is Ready and the node lifecycle controller has

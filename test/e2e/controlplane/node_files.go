@@ -14,6 +14,7 @@ type nodeFiles struct {
 	Socket                  string // containerd's CRI and API socket
 	CNIConf, CNIIPAM        string
 	KubeletConfig           string
+	KubeProxyConfig         string
 	KubeletRoot             string
 	ServingCert, ServingKey string
 }
@@ -26,6 +27,7 @@ func newNodeFiles(dir string) nodeFiles {
 		CNIConf:          filepath.Join(dir, "cni", "net.d"),
 		CNIIPAM:          filepath.Join(dir, "cni", "ipam"),
 		KubeletConfig:    filepath.Join(dir, "kubelet.yaml"),
+		KubeProxyConfig:  filepath.Join(dir, "kube-proxy.yaml"),
 		KubeletRoot:      filepath.Join(dir, "kubelet"),
 		ServingCert:      filepath.Join(dir, "kubelet.crt"),
 		ServingKey:       filepath.Join(dir, "kubelet.key"),
@@ -132,6 +134,25 @@ staticPodPath: ""
 podLogsDir: "{{.PodLogs}}"
 `))
 
+// kubeProxyConfig makes ClusterIPs work from pods and from the namespace, with
+// iptables. The namespace's conntrack sysctls are read-only: kube-proxy must leave
+// them alone (0 means "do not set").
+var kubeProxyConfig = template.Must(template.New("kube-proxy").Parse(`apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection:
+  kubeconfig: "{{.KubeProxyKubeconfig}}"
+mode: iptables
+clusterCIDR: "{{.PodCIDR}}"
+hostnameOverride: "{{.NodeName}}"
+healthzBindAddress: 127.0.0.1:10256
+metricsBindAddress: 127.0.0.1:10249
+conntrack:
+  maxPerCore: 0
+  min: 0
+  tcpEstablishedTimeout: 0s
+  tcpCloseWaitTimeout: 0s
+`))
+
 // nodeConfig is what the templates are rendered with.
 type nodeConfig struct {
 	Files          nodeFiles
@@ -140,9 +161,12 @@ type nodeConfig struct {
 	Runc, CNIBin   string
 	Sandbox        string
 	PodLogs        string
+	NodeName       string
+	// KubeProxyKubeconfig is written by StartNode, before kube-proxy's configuration.
+	KubeProxyKubeconfig string
 }
 
-// write renders the three configuration files and makes the node's directories.
+// write renders the configuration files and makes the node's directories.
 func (c nodeConfig) write() error {
 	for _, dir := range []string{c.Files.CNIConf, c.Files.CNIIPAM, c.Files.KubeletRoot, c.PodLogs} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -153,6 +177,7 @@ func (c nodeConfig) write() error {
 		c.Files.ContainerdConfig:                             containerdConfig,
 		filepath.Join(c.Files.CNIConf, "10-tandem.conflist"): cniConfig,
 		c.Files.KubeletConfig:                                kubeletConfig,
+		c.Files.KubeProxyConfig:                              kubeProxyConfig,
 	}
 	for path, tmpl := range files {
 		f, err := os.Create(path)

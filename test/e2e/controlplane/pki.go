@@ -34,13 +34,13 @@ type pki struct {
 
 // newPKI writes all certificates and keys into dir, using the same certificate code as
 // Tandem itself (internal/certs).
-func newPKI(dir string) (*pki, error) {
+func newPKI(dir, address string) (*pki, error) {
 	ca, err := certs.NewCA("tandem-e2e-ca", validity)
 	if err != nil {
 		return nil, err
 	}
 	// 10.0.0.1 is the `kubernetes` Service IP in 10.0.0.0/24.
-	serving, err := ca.Issue([]string{"127.0.0.1", "10.0.0.1", "localhost", "kubernetes", "kubernetes.default",
+	serving, err := ca.Issue([]string{address, "127.0.0.1", "10.0.0.1", "localhost", "kubernetes", "kubernetes.default",
 		"kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}, validity)
 	if err != nil {
 		return nil, err

@@ -112,7 +112,11 @@ func startCluster(ctx context.Context, iso *isolation.Isolation, dir string) (*c
 	} else {
 		say("starting a cluster in network namespace " + iso.Name + ": etcd, kube-apiserver, kube-controller-manager, kube-scheduler, and a node (containerd, kubelet)")
 	}
-	cp, err := controlplane.Start(ctx, controlplane.Options{Out: os.Stderr})
+	opts := controlplane.Options{Out: os.Stderr}
+	if iso != nil {
+		opts.Address = isolation.NodeIP // so that pods reach the API server too
+	}
+	cp, err := controlplane.Start(ctx, opts)
 	if err != nil || iso == nil {
 		return cp, err
 	}

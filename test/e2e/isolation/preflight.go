@@ -16,9 +16,11 @@ const overlayfsMagic = 0x794c7630
 
 // commands are the host tools a node needs: ip (iproute2) makes the namespace, unshare
 // and nsenter (util-linux) enter it, mount (util-linux) is what kubelet mounts volumes
-// with, runc runs containers. The Debian packages are named after them.
+// with, runc runs containers, iptables-restore is how kube-proxy programs Services. The
+// Debian packages are named after them.
 var commands = map[string]string{
 	"ip": "iproute2", "unshare": "util-linux", "nsenter": "util-linux", "mount": "mount", "runc": "runc",
+	"iptables-restore": "iptables",
 }
 
 // Preflight reports, in one error, everything this host lacks to run a node; nil means

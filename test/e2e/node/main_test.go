@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/tandem-io/tandem/test/e2e/controlplane"
@@ -54,7 +55,7 @@ func run(m *testing.M, iso *isolation.Isolation) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var err error
-	if cp, err = controlplane.Start(ctx, controlplane.Options{LogDir: filepath.Join(iso.Dir, "logs"), Out: os.Stderr}); err != nil {
+	if cp, err = controlplane.Start(ctx, controlplane.Options{LogDir: filepath.Join(iso.Dir, "logs"), Out: os.Stderr, Address: isolation.NodeIP}); err != nil {
 		return 1, err
 	}
 	defer cp.Stop()
@@ -85,7 +86,8 @@ func run(m *testing.M, iso *isolation.Isolation) (int, error) {
 }
 
 // startTandem builds tandem, serves examples/demo/config.yaml plus classicProxy, and
-// registers the webhook for every namespace but kube-system.
+// registers the webhook for every namespace but kube-system and those a test routes to
+// a Tandem of its own.
 func startTandem(ctx context.Context, dir string) (*tandemtest.Server, error) {
 	bin, err := tandemtest.Build(ctx, dir)
 	if err != nil {
@@ -107,7 +109,12 @@ func startTandem(ctx context.Context, dir string) (*tandemtest.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	webhook := tandemtest.Webhook{Name: "tandem", URL: server.URL, CABundle: server.CABundle}
+	// Namespaces labelled e2e.tandem.io/webhook belong to a Tandem a test runs itself.
+	webhook := tandemtest.Webhook{Name: "tandem", URL: server.URL, CABundle: server.CABundle, Namespaces: &metav1.LabelSelector{
+		MatchExpressions: []metav1.LabelSelectorRequirement{
+			{Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"kube-system"}},
+			{Key: "e2e.tandem.io/webhook", Operator: metav1.LabelSelectorOpDoesNotExist},
+		}}}
 	if err = webhook.Register(ctx, client); err == nil {
 		err = tandemtest.WaitActive(ctx, client, "default", "seed")
 	}
