@@ -73,17 +73,10 @@ func installTandem(t *testing.T) {
 	if _, err := client.CoreV1().ConfigMaps("tandem-system").Create(t.Context(), cm, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := waitDefaultServiceAccount(t, "tandem-system"); err != nil {
+	if err := cp.WaitForDefaultServiceAccount(t.Context(), "tandem-system"); err != nil {
 		t.Fatal(err)
 	}
 	create(t, "tandem-system", "testdata/tandem-in-cluster.yaml", "")
-}
-
-func waitDefaultServiceAccount(t *testing.T, ns string) error {
-	return wait.PollUntilContextTimeout(t.Context(), 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		_, err := client.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
-		return err == nil, nil
-	})
 }
 
 // newCAs counts the replicas whose log says they made a CA.
