@@ -54,6 +54,9 @@ func TestGolden(t *testing.T) {
 			}
 		})
 	}
+	if len(seen) == 0 {
+		t.Fatal("no golden inputs in testdata/inject")
+	}
 	for _, g := range goldens {
 		if !seen[g] {
 			t.Errorf("%s has no input file: delete it", g)
