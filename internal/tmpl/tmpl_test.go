@@ -49,11 +49,20 @@ func TestFastAndSlowPathsAgree(t *testing.T) {
 		if fast == nil {
 			t.Fatalf("%s has no fast form", text)
 		}
-		j, _ := Compile("t", []byte(`"`+jsonEscape(text)+`"`))
-		fastOut, _ := j.Render(d)
+		j, err := Compile("t", []byte(`"`+jsonEscape(text)+`"`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fastOut, err := j.Render(d)
+		if err != nil {
+			t.Fatalf("%s, fast: %v", text, err)
+		}
 		j.parts[0].fast = nil
-		slowOut, _ := j.Render(d)
-		if string(fastOut) != string(slowOut) {
+		slowOut, err := j.Render(d)
+		if err != nil {
+			t.Fatalf("%s, slow: %v", text, err)
+		}
+		if len(fastOut) == 0 || string(fastOut) != string(slowOut) {
 			t.Errorf("%s: fast %s, slow %s", text, fastOut, slowOut)
 		}
 	}
