@@ -3,7 +3,6 @@
 package isolation
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -23,26 +22,15 @@ const harness = "harness"
 // hierarchies returns the mount point of every cgroup hierarchy: one per v1
 // controller, plus the unified v2 one if mounted.
 func hierarchies() ([]string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	all, err := mounts()
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var paths []string
-	scanner := bufio.NewScanner(f)
-	for scanner.Scan() {
-		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER
-		fields := strings.Fields(scanner.Text())
-		sep := slices.Index(fields, "-")
-		if sep < 5 || sep+1 >= len(fields) {
-			continue
+	for _, m := range all {
+		if m.fstype == "cgroup" || m.fstype == "cgroup2" {
+			paths = append(paths, m.point)
 		}
-		if fstype := fields[sep+1]; fstype == "cgroup" || fstype == "cgroup2" {
-			paths = append(paths, fields[4])
-		}
-	}
-	if err := scanner.Err(); err != nil {
-		return nil, err
 	}
 	if len(paths) == 0 {
 		return nil, errors.New("no cgroup hierarchy is mounted")

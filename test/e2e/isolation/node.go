@@ -3,7 +3,6 @@
 package isolation
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -60,20 +59,14 @@ func (iso *Isolation) KillOthers() error {
 // mounted and the containers' root filesystems, which would otherwise stop dir from
 // being removed.
 func Unmount(dir string) error {
-	f, err := os.Open("/proc/self/mountinfo")
+	all, err := mounts()
 	if err != nil {
 		return err
 	}
-	defer f.Close()
 	var points []string
-	scanner := bufio.NewScanner(f)
-	for scanner.Scan() {
-		fields := strings.Fields(scanner.Text())
-		if len(fields) > 4 {
-			// Mount points escape spaces and such as octal; these paths have none.
-			if p := fields[4]; p == dir || strings.HasPrefix(p, dir+"/") {
-				points = append(points, p)
-			}
+	for _, m := range all {
+		if m.point == dir || strings.HasPrefix(m.point, dir+"/") {
+			points = append(points, m.point)
 		}
 	}
 	slices.SortFunc(points, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
