@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tandem-io/tandem/internal/image"
+	"github.com/tandem-io/tandem/test/e2e/tandemtest"
 )
 
 // Tags of the test images.
@@ -28,10 +29,7 @@ const (
 // dir, whose path it returns. The four demo images share the /demo binary, and so their
 // one layer; each has its own entrypoint, ["/demo", ROLE], and runs as 65532:65532.
 func BuildAll(ctx context.Context, dir string) (string, error) {
-	root, err := repoRoot()
-	if err != nil {
-		return "", err
-	}
+	root := tandemtest.RepoFile()
 	pause, demo := filepath.Join(dir, "pause"), filepath.Join(dir, "demo")
 	for bin, pkg := range map[string]string{pause: "./test/images/pause", demo: "./test/images/demo"} {
 		if err := buildStatic(ctx, root, bin, pkg); err != nil {
@@ -49,10 +47,7 @@ func BuildAll(ctx context.Context, dir string) (string, error) {
 // tool (hack/image) from a static binary, tagged TandemTag and labelled version "e2e",
 // and returns the tarball's path.
 func BuildTandem(ctx context.Context, dir string) (string, error) {
-	root, err := repoRoot()
-	if err != nil {
-		return "", err
-	}
+	root := tandemtest.RepoFile()
 	bin, tarball := filepath.Join(dir, "tandem-static"), filepath.Join(dir, "tandem-image.tar")
 	if err := buildStatic(ctx, root, bin, "./cmd/tandem"); err != nil {
 		return "", err
@@ -100,23 +95,4 @@ func specs(pause, demo string) []image.Spec {
 		})
 	}
 	return all
-}
-
-// repoRoot finds the module root from this source file, so tests work from any
-// directory (the same idea as test/e2e/tandemtest's).
-func repoRoot() (string, error) {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		return "", fmt.Errorf("cannot locate the source tree")
-	}
-	for dir := filepath.Dir(file); ; {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above %s", filepath.Dir(file))
-		}
-		dir = parent
-	}
 }

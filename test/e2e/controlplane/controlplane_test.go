@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
+
+	"github.com/tandem-io/tandem/test/images"
 )
 
 // TestDeploymentProducesPod proves the control plane is real: a Deployment
@@ -195,7 +197,7 @@ func TestContainerdReadsTheNodeConfiguration(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := nodeConfig{Files: newNodeFiles(t.TempDir()), IP: "10.77.0.1", PodCIDR: "10.88.0.0/16",
-		Runc: "/usr/sbin/runc", CNIBin: "/cni-bin", Sandbox: PauseImage, PodLogs: t.TempDir()}
+		Runc: "/usr/sbin/runc", CNIBin: "/cni-bin", Sandbox: images.PauseTag, PodLogs: t.TempDir()}
 	if err := cfg.write(); err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +208,7 @@ func TestContainerdReadsTheNodeConfiguration(t *testing.T) {
 	// A setting under a misspelt table would still be dumped, under that table.
 	for name, want := range map[string]string{
 		"'io.containerd.cri.v1.runtime'":                                  "restrict_oom_score_adj = true",
-		"'io.containerd.cri.v1.images'.pinned_images":                     "sandbox = '" + PauseImage + "'",
+		"'io.containerd.cri.v1.images'.pinned_images":                     "sandbox = '" + images.PauseTag + "'",
 		"'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options": "Root = '" + cfg.Files.Dir + "/runc'",
 		"'io.containerd.cri.v1.runtime'.cni":                              "bin_dirs = ['/cni-bin']",
 		"'io.containerd.internal.v1.opt'":                                 "path = '" + cfg.Files.Dir + "/containerd/opt'",

@@ -16,14 +16,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/tandem-io/tandem/test/e2e/isolation"
+	"github.com/tandem-io/tandem/test/images"
 )
 
 // NodeName is the name the one node registers under.
 const NodeName = "tandem-node"
-
-// PauseImage is containerd's sandbox image. No registry is reachable, so it must be
-// among NodeOptions.Images.
-const PauseImage = "registry.k8s.io/pause:3.10"
 
 // nodeTimeout bounds each step of StartNode; a node is Ready in seconds.
 const nodeTimeout = 90 * time.Second
@@ -34,7 +31,8 @@ type NodeOptions struct {
 	// isolation.Main). Pods' cgroups go under its cgroup root.
 	Isolation *isolation.Isolation
 	// Images are docker-archive tarballs imported into containerd before kubelet
-	// starts: every image a pod uses, and PauseImage.
+	// starts: every image a pod uses, and containerd's sandbox image,
+	// images.PauseTag (no registry is reachable to pull it from).
 	Images []string
 }
 
@@ -64,7 +62,7 @@ func (cp *ControlPlane) StartNode(ctx context.Context, opts NodeOptions) error {
 		Files: newNodeFiles(filepath.Join(cp.Dir, "node")),
 		IP:    isolation.NodeIP, PodCIDR: isolation.PodCIDR,
 		CA: cp.pki.caCert, CgroupRoot: opts.Isolation.CgroupRoot(),
-		Runc: runc, CNIBin: filepath.Join(BinDir(), cniDir), Sandbox: PauseImage,
+		Runc: runc, CNIBin: filepath.Join(BinDir(), cniDir), Sandbox: images.PauseTag,
 		PodLogs: filepath.Join(cp.logDir, "pods"), NodeName: NodeName,
 	}
 	// The identity the bootstrap RBAC roles give kube-proxy's permissions to.
