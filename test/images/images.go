@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/tandem-io/tandem/internal/image"
@@ -44,15 +45,18 @@ func BuildAll(ctx context.Context, dir string) (string, error) {
 }
 
 // BuildTandem builds Tandem's own image into dir as `make image` does, with the same
-// tool (hack/image) from a static binary, tagged TandemTag and labelled version "e2e",
-// and returns the tarball's path.
-func BuildTandem(ctx context.Context, dir string) (string, error) {
+// tool (hack/image) from a static binary, tagged tag (TandemTag, or the name a manifest
+// uses) and labelled version "e2e", and returns the tarball's path.
+func BuildTandem(ctx context.Context, dir, tag string) (string, error) {
 	root := tandemtest.RepoFile()
-	bin, tarball := filepath.Join(dir, "tandem-static"), filepath.Join(dir, "tandem-image.tar")
-	if err := buildStatic(ctx, root, bin, "./cmd/tandem"); err != nil {
-		return "", err
+	bin := filepath.Join(dir, "tandem-static")
+	tarball := filepath.Join(dir, "tandem-image-"+strings.NewReplacer("/", "_", ":", "_").Replace(tag)+".tar")
+	if _, err := os.Stat(bin); err != nil {
+		if err := buildStatic(ctx, root, bin, "./cmd/tandem"); err != nil {
+			return "", err
+		}
 	}
-	cmd := exec.CommandContext(ctx, "go", "run", "./hack/image", "-binary", bin, "-tag", TandemTag, "-o", tarball, "-version", "e2e")
+	cmd := exec.CommandContext(ctx, "go", "run", "./hack/image", "-binary", bin, "-tag", tag, "-o", tarball, "-version", "e2e")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go run ./hack/image: %v\n%s", err, out)

@@ -20,6 +20,7 @@ const (
 	apiserverBin  = "kube-apiserver"
 	kcmBin        = "kube-controller-manager"
 	kubectlBin    = "kubectl"
+	helmBin       = "helm"
 	binDirEnv     = "TANDEM_K8S_BIN_DIR"
 	cacheRootEnv  = "TANDEM_K8S_CACHE"
 	buildCommands = "run `make k8s-binaries` (hack/k8s-binaries.sh) or set " + binDirEnv
@@ -59,7 +60,7 @@ const (
 )
 
 var (
-	controlPlaneBinaries = []string{etcdBin, apiserverBin, kcmBin, kubectlBin}
+	controlPlaneBinaries = []string{etcdBin, apiserverBin, kcmBin, kubectlBin, helmBin}
 	nodeBinaries         = []string{kubeletBin, kubeProxyBin, schedulerBin, containerdBin, shimBin, ctrBin,
 		cniDir + "/bridge", cniDir + "/host-local", cniDir + "/loopback"}
 )

@@ -41,6 +41,8 @@ type ControlPlane struct {
 	RESTConfig *rest.Config
 	// KubectlPath is the cached kubectl matching the API server version.
 	KubectlPath string
+	// HelmPath is the cached helm, for the chart's tests.
+	HelmPath string
 	// APIServerURL is https://<Options.Address>:<port>.
 	APIServerURL string
 
@@ -70,7 +72,7 @@ func Start(ctx context.Context, opts Options) (*ControlPlane, error) {
 	if opts.Address == "" {
 		opts.Address = "127.0.0.1"
 	}
-	cp := &ControlPlane{Dir: dir, KubectlPath: bins[kubectlBin], logDir: opts.LogDir, out: opts.Out, address: opts.Address}
+	cp := &ControlPlane{Dir: dir, KubectlPath: bins[kubectlBin], HelmPath: bins[helmBin], logDir: opts.LogDir, out: opts.Out, address: opts.Address}
 	if cp.out == nil {
 		cp.out = io.Discard
 	}
@@ -134,11 +136,25 @@ func (cp *ControlPlane) LogDir() string { return cp.logDir }
 // Kubectl runs the cached kubectl against this control plane and returns its
 // stdout. On failure the error includes kubectl's stderr.
 func (cp *ControlPlane) Kubectl(ctx context.Context, args ...string) ([]byte, error) {
+	return cp.run(ctx, cp.KubectlPath, args...)
+}
+
+// Helm runs the cached helm against this control plane, as Kubectl does kubectl.
+// Its cache, configuration and data stay in Dir, never in the user's home.
+func (cp *ControlPlane) Helm(ctx context.Context, args ...string) ([]byte, error) {
+	return cp.run(ctx, cp.HelmPath, args...)
+}
+
+func (cp *ControlPlane) run(ctx context.Context, bin string, args ...string) ([]byte, error) {
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, cp.KubectlPath, append([]string{"--kubeconfig", cp.KubeconfigPath}, args...)...)
+	cmd := exec.CommandContext(ctx, bin, append([]string{"--kubeconfig", cp.KubeconfigPath}, args...)...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if bin == cp.HelmPath {
+		helm := filepath.Join(cp.Dir, "helm")
+		cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+helm+"/cache", "HELM_CONFIG_HOME="+helm+"/config", "HELM_DATA_HOME="+helm+"/data")
+	}
 	if err := cmd.Run(); err != nil {
-		return stdout.Bytes(), fmt.Errorf("kubectl %v: %w: %s", args, err, bytes.TrimSpace(stderr.Bytes()))
+		return stdout.Bytes(), fmt.Errorf("%s %v: %w: %s", filepath.Base(bin), args, err, bytes.TrimSpace(stderr.Bytes()))
 	}
 	return stdout.Bytes(), nil
 }

@@ -130,6 +130,9 @@ evictionHard: {memory.available: 50Mi, nodefs.available: 1%, nodefs.inodesFree: 
 serializeImagePulls: false
 rotateCertificates: false
 staticPodPath: ""
+# How soon a changed ConfigMap reaches a pod's volume (default 1m): the tests change
+# Tandem's configuration in a running cluster and wait for it.
+syncFrequency: 10s
 # Beside the components' logs, so that a failed run keeps the containers' too.
 podLogsDir: "{{.PodLogs}}"
 `))

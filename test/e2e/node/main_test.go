@@ -66,7 +66,7 @@ func run(m *testing.M, iso *isolation.Isolation) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	tandemImage, err := images.BuildTandem(ctx, iso.Dir)
+	tandemImage, err := images.BuildTandem(ctx, iso.Dir, images.TandemTag)
 	if err != nil {
 		return 1, err
 	}

@@ -1,0 +1,67 @@
+{{/* The chart's name, as used in labels. */}}
+{{- define "tandem.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The name of every namespaced object, and of the webhook configuration. */}}
+{{- define "tandem.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "tandem.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "tandem.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "tandem.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "tandem.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "tandem.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "tandem.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "tandem.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{/* The Secret the server reads its serving certificate from, or keeps it in. */}}
+{{- define "tandem.certSecret" -}}
+{{- $c := .Values.certificates }}
+{{- if eq $c.mode "self" }}
+{{- default (printf "%s-certs" (include "tandem.fullname" .)) $c.self.secretName }}
+{{- else if eq $c.mode "cert-manager" }}
+{{- printf "%s-serving-cert" (include "tandem.fullname" .) }}
+{{- else if eq $c.mode "files" }}
+{{- required "certificates.files.secretName is required with certificates.mode=files" $c.files.secretName }}
+{{- else }}
+{{- fail (printf "certificates.mode must be self, cert-manager or files, not %q" $c.mode) }}
+{{- end }}
+{{- end }}
+
+{{/* The DNS names the API server calls the Service by. */}}
+{{- define "tandem.serviceHosts" -}}
+{{- $svc := printf "%s.%s.svc" (include "tandem.fullname" .) .Release.Namespace }}
+{{- list $svc (printf "%s.cluster.local" $svc) | toJson }}
+{{- end }}
+
+{{/* The sidecar configuration file: the value, or the chart's default. */}}
+{{- define "tandem.config" -}}
+{{- if .Values.config }}{{ .Values.config }}{{ else }}{{ .Files.Get "files/config.yaml" }}{{ end }}
+{{- end }}
