@@ -16,7 +16,7 @@ REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 # The fuzz targets, and how long `make fuzz` gives each.
 FUZZTIME ?= 30s
 
-.PHONY: all build build-static image test unit e2e lint bench bench-server fuzz demo k8s-binaries deps clean
+.PHONY: all build build-static image test unit e2e lint bench bench-server fuzz demo k8s-binaries install-yaml deps clean
 
 all: build
 
@@ -43,6 +43,9 @@ e2e: k8s-binaries deps ## end-to-end tests: a real control plane, and a real nod
 
 k8s-binaries: ## build (once, cached outside the tree) the control plane, kubelet, containerd and CNI plugins; install runc if missing
 	@hack/k8s-binaries.sh >/dev/null
+
+install-yaml: ## deploy/install.yaml: the Helm chart rendered with its defaults, for kubectl apply
+	hack/install-yaml.sh
 
 # Tests and the demo build Tandem and the test images inside a network namespace that
 # reaches nothing, the module proxy included: every module must be here before.

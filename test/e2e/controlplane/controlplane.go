@@ -65,7 +65,9 @@ func Start(ctx context.Context, opts Options) (*ControlPlane, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "tandem-controlplane-")
+	// A short name: the kubelet puts unix sockets several levels below it, and a socket
+	// path has at most 107 bytes.
+	dir, err := os.MkdirTemp("", "cp-")
 	if err != nil {
 		return nil, err
 	}

@@ -86,8 +86,7 @@ func run(m *testing.M, iso *isolation.Isolation) (int, error) {
 }
 
 // startTandem builds tandem, serves examples/demo/config.yaml plus classicProxy, and
-// registers the webhook for every namespace but kube-system and those a test routes to
-// a Tandem of its own.
+// registers the webhook for every namespace but kube-system.
 func startTandem(ctx context.Context, dir string) (*tandemtest.Server, error) {
 	bin, err := tandemtest.Build(ctx, dir)
 	if err != nil {
@@ -109,11 +108,9 @@ func startTandem(ctx context.Context, dir string) (*tandemtest.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Namespaces labelled e2e.tandem.io/webhook belong to a Tandem a test runs itself.
 	webhook := tandemtest.Webhook{Name: "tandem", URL: server.URL, CABundle: server.CABundle, Namespaces: &metav1.LabelSelector{
 		MatchExpressions: []metav1.LabelSelectorRequirement{
 			{Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"kube-system"}},
-			{Key: "e2e.tandem.io/webhook", Operator: metav1.LabelSelectorOpDoesNotExist},
 		}}}
 	if err = webhook.Register(ctx, client); err == nil {
 		err = tandemtest.WaitActive(ctx, client, "default", "seed")

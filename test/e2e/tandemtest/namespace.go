@@ -17,7 +17,13 @@ import (
 // test ends, and returns once pods can be created in it.
 func Namespace(t testing.TB, client kubernetes.Interface, labels map[string]string) string {
 	t.Helper()
-	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+	// Test names hold spaces, commas, slashes…: anything but [a-z0-9] becomes a dash.
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, strings.ToLower(t.Name()))
 	if len(name) > 50 {
 		name = name[:50]
 	}

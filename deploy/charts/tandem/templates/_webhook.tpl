@@ -8,6 +8,9 @@ sidecars fails the render with the reason.
 {{- if hasKey $cfg "Error" }}
 {{- fail (printf "config is not valid YAML: %s" $cfg.Error) }}
 {{- end }}
+{{- if not (or (kindIs "invalid" $cfg.sidecars) (kindIs "slice" $cfg.sidecars)) }}
+{{- fail "config: sidecars is not a list" }}
+{{- end }}
 {{- $fail := list }}
 {{- $ignore := list }}
 {{- range $i, $s := $cfg.sidecars }}

@@ -1,0 +1,11 @@
+// Package chart tests the Helm chart deploy/charts/tandem, and deploy/install.yaml (the
+// chart rendered with its defaults), with the pinned helm and kubectl against a real
+// etcd and kube-apiserver (package controlplane). No node and no Tandem run: the tests
+// lint the chart, compare its renders (defaults and every ci/ values file) with golden
+// files, load each render's configuration with Tandem's own loader, dry-run every render
+// on the API server, check the errors a wrong value gets, and watch where the API server
+// sends pods through the webhook entries while nothing answers behind the Service.
+//
+// Run with `make e2e`; refresh the golden renders with `go test ./test/e2e/chart -update`
+// and deploy/install.yaml with `make install-yaml`.
+package chart
