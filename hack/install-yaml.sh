@@ -17,7 +17,9 @@ export HELM_CACHE_HOME=$tmp/cache HELM_CONFIG_HOME=$tmp/config HELM_DATA_HOME=$t
 
 # helm says on stderr that files/config.yaml is a symlink, on every render: shown only
 # when the render fails, where the reason is among it.
-if ! "$helm" template tandem "$root/deploy/charts/tandem" --namespace "$namespace" >"$tmp/render.yaml" 2>"$tmp/helm.err"; then
+# --no-hooks: the chart's hook (a Job validating the configuration before Helm changes
+# anything) has no meaning for kubectl, which would run it once and leave it.
+if ! "$helm" template tandem "$root/deploy/charts/tandem" --namespace "$namespace" --no-hooks >"$tmp/render.yaml" 2>"$tmp/helm.err"; then
 	cat "$tmp/helm.err" >&2
 	exit 1
 fi

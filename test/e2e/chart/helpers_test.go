@@ -124,20 +124,28 @@ func objects(t *testing.T, rendered []byte) []object {
 // one.
 func only[T any](t *testing.T, objs []object, kind string) *T {
 	t.Helper()
-	var found []object
-	for _, o := range objs {
-		if o.Kind == kind {
-			found = append(found, o)
-		}
-	}
+	found := all[T](t, objs, kind)
 	if len(found) != 1 {
 		t.Fatalf("the render has %d objects of kind %s, want 1", len(found), kind)
 	}
-	v := new(T)
-	if err := yaml.UnmarshalStrict(found[0].raw, v); err != nil {
-		t.Fatalf("%s %s: %v", kind, found[0].Metadata.Name, err)
+	return found[0]
+}
+
+// all decodes, strictly, every object of a kind.
+func all[T any](t *testing.T, objs []object, kind string) []*T {
+	t.Helper()
+	var found []*T
+	for _, o := range objs {
+		if o.Kind != kind {
+			continue
+		}
+		v := new(T)
+		if err := yaml.UnmarshalStrict(o.raw, v); err != nil {
+			t.Fatalf("%s %s: %v", kind, o.Metadata.Name, err)
+		}
+		found = append(found, v)
 	}
-	return v
+	return found
 }
 
 // writeTemp writes data to a file of the test's temporary directory.

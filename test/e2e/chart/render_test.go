@@ -85,7 +85,7 @@ func TestGoldenRenders(t *testing.T) {
 }
 
 // deploy/install.yaml is the namespace tandem-system, then exactly what the chart renders
-// with its defaults now.
+// with its defaults now, but its Helm hook.
 func TestInstallYAMLIsUpToDate(t *testing.T) {
 	const regenerate = "run `make install-yaml` (hack/install-yaml.sh)"
 	path := tandemtest.RepoFile("deploy", "install.yaml")
@@ -98,7 +98,8 @@ func TestInstallYAMLIsUpToDate(t *testing.T) {
 	if !ok {
 		t.Fatalf("deploy/install.yaml holds no render of the chart: %s", regenerate)
 	}
-	if diff := lineDiff(string(render(t)), "---\n"+string(rendered)); diff != "" {
+	// Without the hook, as hack/install-yaml.sh renders it: kubectl has no hooks.
+	if diff := lineDiff(string(render(t, "--no-hooks")), "---\n"+string(rendered)); diff != "" {
 		t.Errorf("deploy/install.yaml is out of date with the chart (-chart +file): %s\n%s", regenerate, diff)
 	}
 	var ns corev1.Namespace
@@ -115,7 +116,8 @@ func TestInstallYAMLIsUpToDate(t *testing.T) {
 }
 
 // The configuration each render installs is one Tandem loads, the one given (the
-// repository's example by default), byte for byte, and the webhook's entries split its
+// repository's example by default), byte for byte, in the ConfigMap the server reads
+// and in the one the validation hook checks; and the webhook's entries split its
 // sidecars by failure policy as Tandem reads them.
 func TestRenderedConfig(t *testing.T) {
 	examples, err := os.ReadFile(tandemtest.RepoFile("examples", "config.yaml"))
@@ -125,22 +127,29 @@ func TestRenderedConfig(t *testing.T) {
 	for _, v := range valueSets(t) {
 		t.Run(v.name, func(t *testing.T) {
 			objs := objects(t, render(t, v.args()...))
-			cm := only[corev1.ConfigMap](t, objs, "ConfigMap")
-			got, ok := cm.Data["config.yaml"]
-			if !ok {
-				t.Fatalf("ConfigMap %s has no config.yaml", cm.Name)
-			}
-			// The loader tandem validate and tandem serve use.
-			cfg, err := config.Parse([]byte(got), "config.yaml of ConfigMap "+cm.Name)
-			if err != nil {
-				t.Fatalf("Tandem refuses the configuration the chart installs:\n%v", err)
-			}
 			want := string(examples)
 			if given, _ := v.values(t)["config"].(string); given != "" {
 				want = given
 			}
-			if got != want {
-				t.Errorf("ConfigMap %s holds another configuration than the one given (-want +got):\n%s", cm.Name, lineDiff(want, got))
+			var names []string
+			var cfg *config.Config
+			for _, cm := range all[corev1.ConfigMap](t, objs, "ConfigMap") {
+				names = append(names, cm.Name)
+				got, ok := cm.Data["config.yaml"]
+				if !ok {
+					t.Fatalf("ConfigMap %s has no config.yaml", cm.Name)
+				}
+				// The loader tandem validate and tandem serve use.
+				var err error
+				if cfg, err = config.Parse([]byte(got), "config.yaml of ConfigMap "+cm.Name); err != nil {
+					t.Fatalf("Tandem refuses the configuration the chart installs:\n%v", err)
+				}
+				if got != want {
+					t.Errorf("ConfigMap %s holds another configuration than the one given (-want +got):\n%s", cm.Name, lineDiff(want, got))
+				}
+			}
+			if !slices.Equal(names, []string{"tandem-config", "tandem-validate"}) {
+				t.Fatalf("the render's ConfigMaps are %v, want the server's tandem-config and the validation hook's tandem-validate", names)
 			}
 			checkEntries(t, cfg, only[admissionregistrationv1.MutatingWebhookConfiguration](t, objs, "MutatingWebhookConfiguration"))
 		})
@@ -151,7 +160,7 @@ func TestRenderedConfig(t *testing.T) {
 // the ConfigMap's block scalar does not take its indentation from that line.
 func TestRenderedConfigStartingIndented(t *testing.T) {
 	const given = "  # Sidecars of the platform team.\nsidecars:\n  - name: seed\n    labels: {foo: bar}\n"
-	objs := objects(t, render(t, "--set-file", "config="+writeTemp(t, "config.yaml", []byte(given))))
+	objs := objects(t, render(t, "--no-hooks", "--set-file", "config="+writeTemp(t, "config.yaml", []byte(given))))
 	cm := only[corev1.ConfigMap](t, objs, "ConfigMap")
 	if got := cm.Data["config.yaml"]; got != given {
 		t.Errorf("ConfigMap %s holds another configuration than the one given (-want +got):\n%s", cm.Name, lineDiff(given, got))

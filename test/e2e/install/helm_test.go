@@ -130,6 +130,9 @@ func TestHelmInstall(t *testing.T) {
 			}
 		}
 	})
+	t.Run("helm upgrade with a broken configuration fails and changes nothing", func(t *testing.T) {
+		brokenUpgrade(t, chart, pods)
+	})
 	t.Run("scaled to zero, Tandem blocks only pods that need a mandatory sidecar", func(t *testing.T) {
 		scaledToZero(t)
 	})
@@ -207,5 +210,51 @@ func watchSecret(t *testing.T, ns, name string) func() (int, int) {
 		cancel()
 		<-done
 		return len(serving), len(cas)
+	}
+}
+
+// brokenUpgrade upgrades to a configuration Tandem refuses: the chart's validation hook
+// fails the upgrade, says why in its log, and the ConfigMap and the pods keep what the
+// previous subtest installed.
+func brokenUpgrade(t *testing.T, chart, pods string) {
+	t.Helper()
+	before, err := client.CoreV1().ConfigMaps(helmNS).Get(t.Context(), release+"-config", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(before.Data["config.yaml"], "failurePolicy: ignore", "failurePolicy: maybe", 1)
+	if broken == before.Data["config.yaml"] {
+		t.Fatal("the installed configuration has no failurePolicy: ignore to break")
+	}
+	file := filepath.Join(t.TempDir(), "broken.yaml")
+	if err := os.WriteFile(file, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cp.Helm(t.Context(), "upgrade", release, chart, "--namespace", helmNS, "--reuse-values", "--set-file", "config="+file)
+	if err == nil {
+		t.Fatalf("helm upgrade accepted a broken configuration:\n%s", out)
+	}
+	t.Logf("helm upgrade: %v", err)
+	jobPods, err := client.CoreV1().Pods(helmNS).List(t.Context(), metav1.ListOptions{LabelSelector: "job-name=" + release + "-validate"})
+	if err != nil || len(jobPods.Items) != 1 {
+		t.Fatalf("want the validation Job's one pod: %v %v", jobPods, err)
+	}
+	log, err := client.CoreV1().Pods(helmNS).GetLogs(jobPods.Items[0].Name, &corev1.PodLogOptions{}).DoRaw(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log), `failurePolicy: Unsupported value: "maybe"`) {
+		t.Errorf("the validation Job's log does not name the problem:\n%s", log)
+	}
+	after, err := client.CoreV1().ConfigMaps(helmNS).Get(t.Context(), release+"-config", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Data["config.yaml"] != before.Data["config.yaml"] {
+		t.Error("the failed upgrade changed the configuration")
+	}
+	p, err := client.CoreV1().Pods(pods).Create(t.Context(), gatedPod("", map[string]string{"tandem.io/inject": "seed"}), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	if err != nil || p.Labels["foo"] != "upgraded" {
+		t.Errorf("after the failed upgrade, a pod gets foo=%q (%v), want the configuration before it", p.Labels["foo"], err)
 	}
 }

@@ -65,3 +65,31 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "tandem.config" -}}
 {{- if .Values.config }}{{ .Values.config }}{{ else }}{{ .Files.Get "files/config.yaml" }}{{ end }}
 {{- end }}
+
+{{/*
+The data of a ConfigMap holding the configuration. The indentation is stated (|2: two
+more than the key's) rather than taken from the first line, so that a configuration
+starting with an indented line still renders.
+*/}}
+{{- define "tandem.configData" -}}
+config.yaml: |2
+  {{- include "tandem.config" . | nindent 2 }}
+{{- end }}
+
+{{/* The container security context of every Tandem container. */}}
+{{- define "tandem.containerSecurityContext" -}}
+readOnlyRootFilesystem: true
+allowPrivilegeEscalation: false
+capabilities:
+  drop: [ALL]
+{{- end }}
+
+{{/* The pod security context of every Tandem pod: the image's user, stated so that
+policies which check the pod spec see it. */}}
+{{- define "tandem.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
