@@ -7,7 +7,7 @@
 #   node (Linux)   kubelet, kube-proxy, containerd, containerd-shim-runc-v2,
 #                  ctr, and the CNI plugins bridge, host-local, loopback,
 #                  portmap in bin/cni
-#   charts         helm
+#   charts         helm (4), helm3
 # runc is not built: without cgo and libseccomp it fails every sandbox
 # (containerd always gives the pause container a seccomp profile), so Debian's
 # package is used, as is iptables for kube-proxy; each is installed when
@@ -24,7 +24,7 @@ set -euo pipefail
 # The bin directory is named after the first two only; test/e2e/controlplane
 # computes the same name (and a test reads this exact line).
 K8S_VERSION=v1.37.2 ETCD_VERSION=v3.6.16
-CONTAINERD_VERSION=v2.4.2 CNI_VERSION=v1.10.0 HELM_VERSION=v4.3.1
+CONTAINERD_VERSION=v2.4.2 CNI_VERSION=v1.10.0 HELM_VERSION=v4.3.1 HELM3_VERSION=v3.22.0
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tools=$root/test/e2e/tools
@@ -37,7 +37,7 @@ bin=$dest/bin
 node=false
 [[ $(uname -s) == Linux ]] && node=true
 
-control_plane=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl helm)
+control_plane=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl helm helm3)
 node_binaries=(kubelet kube-proxy containerd containerd-shim-runc-v2 ctr)
 # Under github.com/containernetworking/plugins/plugins; built into bin/cni.
 cni_plugins=(main/bridge ipam/host-local main/loopback meta/portmap)
@@ -47,7 +47,7 @@ if $node; then
 	for p in "${cni_plugins[@]}"; do binaries+=("cni/${p##*/}"); done
 fi
 # Every module built from; the stamp covers their go.mod and go.sum.
-modules=("$tools" "$tools/etcd" "$tools/containerd" "$tools/cni" "$tools/helm")
+modules=("$tools" "$tools/etcd" "$tools/containerd" "$tools/cni" "$tools/helm" "$tools/helm3")
 
 # -mod=readonly: a stale go.sum must fail loudly instead of being rewritten.
 goflags=(-trimpath -buildvcs=false -mod=readonly)
@@ -75,6 +75,13 @@ shim_tags="$containerd_tags no_grpc"
 cni_ldflags="-s -w -X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=$CNI_VERSION"
 # As helm's Makefile does; otherwise `helm version` says v4.3 with no patch.
 helm_ldflags="-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION"
+# And, as Helm 3's Makefile does, the Kubernetes version `helm template` assumes
+# offline: that of its client-go (v0.37.0 is Kubernetes 1.37), not its fallback 1.20.
+helm3_k8s_minor=$(awk '$1 == "k8s.io/client-go" { split($2, v, "."); print v[2] }' "$tools/helm3/go.mod")
+helm3_ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM3_VERSION"
+for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+	helm3_ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$helm3_k8s_minor"
+done
 
 log() { echo "k8s-binaries: $*" >&2; }
 
@@ -87,9 +94,9 @@ sha256() {
 stamp() {
 	local m
 	{
-		echo "$K8S_VERSION $ETCD_VERSION $CONTAINERD_VERSION $CNI_VERSION $HELM_VERSION $node"
+		echo "$K8S_VERSION $ETCD_VERSION $CONTAINERD_VERSION $CNI_VERSION $HELM_VERSION $HELM3_VERSION $node"
 		echo "${goflags[*]} | $etcd_ldflags | $k8s_ldflags"
-		echo "$containerd_ldflags | $containerd_tags | $shim_tags | $cni_ldflags | $helm_ldflags"
+		echo "$containerd_ldflags | $containerd_tags | $shim_tags | $cni_ldflags | $helm_ldflags | $helm3_ldflags"
 		for m in "${modules[@]}"; do cat "$m/go.mod" "$m/go.sum"; done
 	} | sha256 | cut -d' ' -f1
 }
@@ -162,6 +169,7 @@ check_pin "$tools/etcd" go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
 check_pin "$tools/containerd" github.com/containerd/containerd/v2 "$CONTAINERD_VERSION"
 check_pin "$tools/cni" github.com/containernetworking/plugins "$CNI_VERSION"
 check_pin "$tools/helm" helm.sh/helm/v4 "$HELM_VERSION"
+check_pin "$tools/helm3" helm.sh/helm/v3 "$HELM3_VERSION"
 
 # Build into a temp dir on the same filesystem and rename it into place, so
 # an interrupted build never leaves a half-populated cache behind.
@@ -192,6 +200,7 @@ for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
 	build "$cmd" "$tools" "k8s.io/kubernetes/cmd/$cmd" -ldflags "$k8s_ldflags"
 done
 build helm "$tools/helm" helm.sh/helm/v4/cmd/helm -ldflags "$helm_ldflags"
+build helm3 "$tools/helm3" helm.sh/helm/v3/cmd/helm -ldflags "$helm3_ldflags"
 if $node; then
 	build kubelet "$tools" k8s.io/kubernetes/cmd/kubelet -ldflags "$k8s_ldflags"
 	build kube-proxy "$tools" k8s.io/kubernetes/cmd/kube-proxy -ldflags "$k8s_ldflags"

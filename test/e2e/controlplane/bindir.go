@@ -21,6 +21,7 @@ const (
 	kcmBin        = "kube-controller-manager"
 	kubectlBin    = "kubectl"
 	helmBin       = "helm"
+	helm3Bin      = "helm3"
 	binDirEnv     = "TANDEM_K8S_BIN_DIR"
 	cacheRootEnv  = "TANDEM_K8S_CACHE"
 	buildCommands = "run `make k8s-binaries` (hack/k8s-binaries.sh) or set " + binDirEnv
@@ -60,7 +61,7 @@ const (
 )
 
 var (
-	controlPlaneBinaries = []string{etcdBin, apiserverBin, kcmBin, kubectlBin, helmBin}
+	controlPlaneBinaries = []string{etcdBin, apiserverBin, kcmBin, kubectlBin, helmBin, helm3Bin}
 	nodeBinaries         = []string{kubeletBin, kubeProxyBin, schedulerBin, containerdBin, shimBin, ctrBin,
 		cniDir + "/bridge", cniDir + "/host-local", cniDir + "/loopback"}
 )

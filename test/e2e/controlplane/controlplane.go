@@ -41,8 +41,9 @@ type ControlPlane struct {
 	RESTConfig *rest.Config
 	// KubectlPath is the cached kubectl matching the API server version.
 	KubectlPath string
-	// HelmPath is the cached helm, for the chart's tests.
-	HelmPath string
+	// HelmPath is the cached helm (4), for the chart's tests; Helm3Path the cached
+	// Helm 3, to check that it renders the chart alike.
+	HelmPath, Helm3Path string
 	// APIServerURL is https://<Options.Address>:<port>.
 	APIServerURL string
 
@@ -74,7 +75,7 @@ func Start(ctx context.Context, opts Options) (*ControlPlane, error) {
 	if opts.Address == "" {
 		opts.Address = "127.0.0.1"
 	}
-	cp := &ControlPlane{Dir: dir, KubectlPath: bins[kubectlBin], HelmPath: bins[helmBin], logDir: opts.LogDir, out: opts.Out, address: opts.Address}
+	cp := &ControlPlane{Dir: dir, KubectlPath: bins[kubectlBin], HelmPath: bins[helmBin], Helm3Path: bins[helm3Bin], logDir: opts.LogDir, out: opts.Out, address: opts.Address}
 	if cp.out == nil {
 		cp.out = io.Discard
 	}
@@ -147,11 +148,16 @@ func (cp *ControlPlane) Helm(ctx context.Context, args ...string) ([]byte, error
 	return cp.run(ctx, cp.HelmPath, args...)
 }
 
+// Helm3 runs the cached Helm 3, as Helm does Helm 4.
+func (cp *ControlPlane) Helm3(ctx context.Context, args ...string) ([]byte, error) {
+	return cp.run(ctx, cp.Helm3Path, args...)
+}
+
 func (cp *ControlPlane) run(ctx context.Context, bin string, args ...string) ([]byte, error) {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, append([]string{"--kubeconfig", cp.KubeconfigPath}, args...)...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if bin == cp.HelmPath {
+	if bin == cp.HelmPath || bin == cp.Helm3Path {
 		helm := filepath.Join(cp.Dir, "helm")
 		cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+helm+"/cache", "HELM_CONFIG_HOME="+helm+"/config", "HELM_DATA_HOME="+helm+"/data")
 	}

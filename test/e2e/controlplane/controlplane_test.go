@@ -126,7 +126,7 @@ func TestVersionsMatchScript(t *testing.T) {
 // must fail fast with the component's own output instead of timing out.
 func TestStartFailureReportsLogTail(t *testing.T) {
 	cached, fake := BinDir(), t.TempDir()
-	for _, name := range []string{etcdBin, kcmBin, kubectlBin, helmBin} {
+	for _, name := range []string{etcdBin, kcmBin, kubectlBin, helmBin, helm3Bin} {
 		if err := os.Symlink(filepath.Join(cached, name), filepath.Join(fake, name)); err != nil {
 			t.Fatal(err)
 		}
@@ -151,7 +151,7 @@ func TestStartFailureReportsLogTail(t *testing.T) {
 // start it again on new ports and come up.
 func TestStartRetriesAComponentThatLostItsPort(t *testing.T) {
 	cached, fake := BinDir(), t.TempDir()
-	for _, name := range []string{etcdBin, kcmBin, kubectlBin, helmBin} {
+	for _, name := range []string{etcdBin, kcmBin, kubectlBin, helmBin, helm3Bin} {
 		if err := os.Symlink(filepath.Join(cached, name), filepath.Join(fake, name)); err != nil {
 			t.Fatal(err)
 		}
