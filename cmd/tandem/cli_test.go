@@ -111,7 +111,7 @@ func TestInjectWarnsOnStderr(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(stderr, `warning: sidecar "logs" cannot be injected`) || strings.Contains(out, "tandem.io/status") {
+	if !strings.Contains(stderr, `warning: NameClash: sidecar "logs" cannot be injected`) || strings.Contains(out, "tandem.io/status") {
 		t.Fatalf("want a warning and an untouched pod; stderr:\n%s\nstdout:\n%s", stderr, out)
 	}
 }
@@ -133,5 +133,47 @@ func TestVersion(t *testing.T) {
 	out, _, err := run(t, "", "version")
 	if err != nil || !strings.HasPrefix(out, "tandem ") {
 		t.Fatalf("version: %v %q", err, out)
+	}
+}
+
+func TestInjectCustomWorkloadsAndNullListItems(t *testing.T) {
+	in := `apiVersion: apps.openshift.io/v1
+kind: DeploymentConfig
+metadata: {name: web, namespace: shop}
+spec:
+  template:
+    metadata: {annotations: {tandem.io/inject: proxy}}
+    spec: {containers: [{name: app, image: example.com/app:1.0}]}
+---
+apiVersion: v1
+kind: List
+items:
+- null
+- apiVersion: argoproj.io/v1alpha1
+  kind: Rollout
+  metadata: {name: quiet}
+  spec: {template: {spec: {containers: [{name: app, image: example.com/app:1.0}]}}}
+-
+`
+	out, stderr, err := run(t, in, "inject", "-f", "-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStderr := `warning: document 1 (DeploymentConfig shop/web): not a kind Tandem knows; injected its spec.template as a pod template
+warning: document 2 (List): items[0] is null; left it out of the output
+warning: document 2 (List): items[2] is null; left it out of the output
+`
+	if stderr != wantStderr {
+		t.Errorf("stderr:\n%s\nwant:\n%s", stderr, wantStderr)
+	}
+	if !strings.Contains(out, "name: proxy") || strings.Count(out, "tandem.io/status") != 1 {
+		t.Errorf("want the DeploymentConfig's template injected and the Rollout's left alone:\n%s", out)
+	}
+	if strings.Contains(out, "null") || !strings.Contains(out, "items:\n- apiVersion: argoproj.io/v1alpha1\n") {
+		t.Errorf("want the null items gone and the Rollout kept:\n%s", out)
+	}
+	again, stderr, err := run(t, out, "inject", "-f", "-")
+	if err != nil || again != out || stderr != "" {
+		t.Errorf("a second run changed the output or warned: %v\n%s\n%s", err, stderr, again)
 	}
 }

@@ -135,6 +135,9 @@ func compile(path string, spec *SidecarSpec, generic map[string]any) *Sidecar {
 	if sc.FailurePolicy == "" {
 		sc.FailurePolicy = FailurePolicyFail
 	}
+	if sc.HostNetwork = spec.HostNetwork; sc.HostNetwork == "" {
+		sc.HostNetwork = HostNetworkSkip
+	}
 	if spec.Namespaces != nil {
 		sc.Namespaces, _ = metav1.LabelSelectorAsSelector(spec.Namespaces) // validated
 	}

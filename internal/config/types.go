@@ -33,6 +33,7 @@ type SidecarSpec struct {
 	Native        NativeMode            `json:"native,omitempty"`
 	FailurePolicy FailurePolicy         `json:"failurePolicy,omitempty"`
 	Namespaces    *metav1.LabelSelector `json:"namespaces,omitempty"`
+	HostNetwork   HostNetworkMode       `json:"hostNetwork,omitempty"`
 
 	// Values are the knobs templates read as {{ .Values.name }}.
 	Values map[string]string `json:"values,omitempty"`
@@ -49,6 +50,17 @@ const (
 	NativeAuto   NativeMode = "auto" // native when the cluster supports it
 	NativeAlways NativeMode = "always"
 	NativeNever  NativeMode = "never"
+)
+
+// HostNetworkMode says what a sidecar does with a pod that uses the node's network
+// (spec.hostNetwork): its ports would clash with the node's and with every other such
+// pod on the node.
+type HostNetworkMode string
+
+const (
+	HostNetworkSkip   HostNetworkMode = "skip"   // leave the sidecar out (the default)
+	HostNetworkInject HostNetworkMode = "inject" // inject it anyway
+	HostNetworkDeny   HostNetworkMode = "deny"   // refuse the pod
 )
 
 // FailurePolicy says what a problem with a sidecar does to the pod.
@@ -87,6 +99,7 @@ type Sidecar struct {
 	Index         int
 	Native        NativeMode
 	FailurePolicy FailurePolicy
+	HostNetwork   HostNetworkMode
 	// Namespaces selects the namespaces allowed to request the sidecar; nil allows all.
 	Namespaces  labels.Selector
 	Values      map[string]string

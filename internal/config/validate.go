@@ -40,6 +40,11 @@ func validateSidecar(s *SidecarSpec, templated map[string]bool) field.ErrorList 
 	default:
 		errs = append(errs, field.NotSupported(field.NewPath("failurePolicy"), s.FailurePolicy, []string{"fail", "ignore"}))
 	}
+	switch s.HostNetwork {
+	case "", HostNetworkSkip, HostNetworkInject, HostNetworkDeny:
+	default:
+		errs = append(errs, field.NotSupported(field.NewPath("hostNetwork"), s.HostNetwork, []string{"skip", "inject", "deny"}))
+	}
 	if s.Namespaces != nil {
 		if _, err := metav1.LabelSelectorAsSelector(s.Namespaces); err != nil {
 			errs = append(errs, field.Invalid(field.NewPath("namespaces"), s.Namespaces, err.Error()))

@@ -35,24 +35,49 @@ type Result struct {
 	Injected []string
 	// Skipped names the best-effort sidecars left out (a warning says why).
 	Skipped []string
-	// Warnings are for the user (AdmissionResponse.warnings): best-effort sidecars that
-	// were skipped, a pod injected with an older config.
+	// Warnings are for the user (AdmissionResponse.warnings): sidecars left out, a pod
+	// injected from an older definition. Each starts with its Reason.
 	Warnings []string
-	// Reason says in a few words why the pod was or wasn't changed, for logs and the CLI.
-	Reason string
+	// Reason is the outcome for the pod: Injected, or why nothing was, or the denial's.
+	Reason Reason
+	// Message says the outcome in a sentence, for logs and the CLI.
+	Message string
+	// Source names what asked for the sidecars: the pod annotation or the namespace label.
+	Source string
+	// Sidecars has a decision for each sidecar requested (or, for a pod injected
+	// before, each one its status annotation records), whether or not the pod is denied.
+	Sidecars []SidecarDecision
 }
 
+// skip records a best-effort sidecar left out, with its warning.
+func (r *Result) skip(d SidecarDecision) {
+	r.Skipped = append(r.Skipped, d.Name)
+	r.Sidecars = append(r.Sidecars, d)
+	r.Warnings = append(r.Warnings, warning(d.Reason, d.Message))
+}
+
+// warning is a warning as kubectl prints it: the reason first, so it can be searched for.
+func warning(reason Reason, message string) string { return string(reason) + ": " + message }
+
 // Error is a denial: the pod must not be admitted as it is. Message is what kubectl
-// prints; Reason classifies it as a Kubernetes status reason.
+// prints; Reason is why, from the fixed list; Status classifies it as a Kubernetes status
+// reason; Sidecar names the sidecar it is about, if one.
 type Error struct {
-	Reason  metav1.StatusReason
+	Reason  Reason
+	Status  metav1.StatusReason
+	Sidecar string
 	Message string
 }
 
 func (e *Error) Error() string { return e.Message }
 
-func deny(reason metav1.StatusReason, format string, args ...any) *Error {
-	return &Error{Reason: reason, Message: fmt.Sprintf(format, args...)}
+// decision is the denial as the decision on its sidecar.
+func (e *Error) decision() SidecarDecision {
+	return SidecarDecision{Name: e.Sidecar, Decision: DecisionDenied, Reason: e.Reason, Message: e.Message}
+}
+
+func deny(reason Reason, sidecar string, status metav1.StatusReason, format string, args ...any) *Error {
+	return &Error{Reason: reason, Status: status, Sidecar: sidecar, Message: fmt.Sprintf(format, args...)}
 }
 
 // Inject decides which sidecars the pod gets and returns the patch that adds them. raw is
@@ -103,7 +128,7 @@ func InjectPod(pod *Pod, ns Namespace, cfg *config.Config, opts Options) (Result
 }
 
 func badPod(err error) *Error {
-	return deny(metav1.StatusReasonBadRequest, "the pod is not valid JSON of a pod: %v", err)
+	return deny(ReasonInvalidPod, "", metav1.StatusReasonBadRequest, "the pod is not valid JSON of a pod: %v", err)
 }
 
 // inject is Inject that also returns the plan the patch was written from (nil when there
@@ -122,66 +147,104 @@ func injectView(pod *podView, ns Namespace, cfg *config.Config, opts Options) (R
 	}
 	sel, optedOut := selectSidecars(pod, ns)
 	if optedOut {
-		return Result{Reason: "opted out by the label " + InjectKey + "=false"}, nil, nil
+		return Result{Reason: ReasonOptedOut, Message: "opted out by the label " + InjectKey + "=false"}, nil, nil
 	}
 	if status, ok := pod.annotations()[StatusKey]; ok {
-		return Result{Reason: "already injected", Warnings: staleWarnings(status, cfg)}, nil, nil
+		return alreadyInjected(status, cfg), nil, nil
 	}
 	if len(sel.names) == 0 {
-		return Result{Reason: "no sidecars requested"}, nil, nil
+		return Result{Reason: ReasonNothingRequested, Message: "no sidecars requested"}, nil, nil
 	}
+	res := Result{Source: sel.source}
 	if pod.Spec == nil {
-		return Result{}, nil, deny(metav1.StatusReasonBadRequest, "the pod has no spec")
+		d := deny(ReasonInvalidPod, "", metav1.StatusReasonBadRequest, "the pod has no spec")
+		res.Reason, res.Message = d.Reason, d.Message
+		return res, nil, d
 	}
-	sidecars, err := resolve(sel, ns, cfg)
-	if err != nil {
-		return Result{}, nil, err
+	// Every requested sidecar gets a decision, even after a denial, so that the caller
+	// can say what would become of each; the first denial is the one returned.
+	var denial *Error
+	denied := func(d *Error) {
+		if d.Sidecar != "" {
+			res.Sidecars = append(res.Sidecars, d.decision())
+		}
+		if denial == nil {
+			denial = d
+		}
 	}
+	sidecars := resolve(sel, ns, cfg, denied)
 	overrides, err := knobValues(pod, sidecars, cfg)
+	var badKnob *Error
 	if err != nil {
-		return Result{}, nil, err
+		badKnob = err.(*Error)
+		if !slices.ContainsFunc(sidecars, func(sc *config.Sidecar) bool { return sc.Name == badKnob.Sidecar }) {
+			denied(&Error{Reason: badKnob.Reason, Status: badKnob.Status, Message: badKnob.Message})
+		}
 	}
 	p := newPlan(pod, ns, opts)
-	var res Result
 	for _, sc := range sidecars {
+		if badKnob != nil && sc.Name == badKnob.Sidecar {
+			denied(badKnob)
+			continue
+		}
+		if pod.Spec.HostNetwork && sc.HostNetwork != config.HostNetworkInject {
+			if sc.HostNetwork == config.HostNetworkDeny {
+				denied(deny(ReasonHostNetwork, sc.Name, metav1.StatusReasonForbidden,
+					"sidecar %q refuses pods on the host network (its hostNetwork setting is deny); run the pod without hostNetwork or without the sidecar", sc.Name))
+			} else {
+				msg := fmt.Sprintf("sidecar %q is not injected into a pod on the host network, where its ports would clash with the node's (its hostNetwork setting is skip)", sc.Name)
+				res.skip(SidecarDecision{Name: sc.Name, Decision: DecisionSkipped, Reason: ReasonHostNetwork, Message: msg})
+			}
+			continue
+		}
 		values := sc.Values
 		if v, ok := overrides[sc.Name]; ok {
 			values = v
 		}
-		warning, err := p.add(sc, values)
-		if err != nil {
-			p.release()
-			return Result{}, nil, err
+		skipped, err := p.add(sc, values)
+		switch {
+		case err != nil:
+			denied(err.(*Error))
+		case skipped != nil:
+			res.skip(*skipped)
+		default:
+			res.Injected = append(res.Injected, sc.Name)
+			res.Sidecars = append(res.Sidecars, SidecarDecision{Name: sc.Name, Decision: DecisionInjected, Reason: ReasonInjected,
+				Message: "injected as requested by " + sel.source})
 		}
-		if warning != "" {
-			res.Warnings = append(res.Warnings, warning)
-			res.Skipped = append(res.Skipped, sc.Name)
-			continue
-		}
-		res.Injected = append(res.Injected, sc.Name)
 	}
-	if len(res.Injected) == 0 {
-		res.Reason = "no sidecar could be injected"
+	if denial != nil || len(res.Injected) == 0 {
 		p.release()
-		return res, nil, nil
+		switch {
+		case denial != nil:
+			res.Reason, res.Message = denial.Reason, denial.Message
+			res.Injected = nil
+			return res, nil, denial
+		default:
+			res.Reason, res.Message = res.Sidecars[0].Reason, "no sidecar could be injected"
+			return res, nil, nil
+		}
 	}
 	res.Patch = p.writePatch()
-	res.Reason = "injected " + strings.Join(res.Injected, ", ") + " as requested by " + sel.source
+	res.Reason = ReasonInjected
+	res.Message = "injected " + strings.Join(res.Injected, ", ") + " as requested by " + sel.source
 	return res, p, nil
 }
 
-// resolve maps the requested names to sidecars, in config order, enforcing each
-// sidecar's namespaces.
-func resolve(sel selection, ns Namespace, cfg *config.Config) ([]*config.Sidecar, error) {
+// resolve maps the requested names to sidecars, in config order. A name the config does
+// not define, or a sidecar the namespace may not have, is reported to denied and left out.
+func resolve(sel selection, ns Namespace, cfg *config.Config, denied func(*Error)) []*config.Sidecar {
 	sidecars := make([]*config.Sidecar, 0, len(sel.names))
 	for _, name := range sel.names {
 		sc := cfg.Sidecar(name)
 		if sc == nil {
-			return nil, deny(metav1.StatusReasonInvalid, "%s asks for sidecar %q, which is not defined in the Tandem config (defined: %s)",
-				sel.source, name, strings.Join(cfg.Names(), ", "))
+			denied(deny(ReasonUnknownSidecar, name, metav1.StatusReasonInvalid, "%s asks for sidecar %q, which is not defined in the Tandem config (defined: %s)",
+				sel.source, name, strings.Join(cfg.Names(), ", ")))
+			continue
 		}
 		if err := allowed(sc, ns); err != nil {
-			return nil, err
+			denied(err)
+			continue
 		}
 		sidecars = append(sidecars, sc)
 	}
@@ -189,22 +252,22 @@ func resolve(sel selection, ns Namespace, cfg *config.Config) ([]*config.Sidecar
 	// sidecar starts first (a proxy before an agent that needs the network), and
 	// "logs,proxy" and "proxy,logs" give the same pod.
 	slices.SortFunc(sidecars, func(a, b *config.Sidecar) int { return a.Index - b.Index })
-	return sidecars, nil
+	return sidecars
 }
 
 // allowed enforces a sidecar's namespaces selector. It is a security boundary, so it
 // denies whatever the sidecar's failurePolicy: a tenant must not obtain a sidecar that
 // the platform team reserved for other namespaces.
-func allowed(sc *config.Sidecar, ns Namespace) error {
+func allowed(sc *config.Sidecar, ns Namespace) *Error {
 	if sc.Namespaces == nil {
 		return nil
 	}
 	if !ns.LabelsKnown {
-		return deny(metav1.StatusReasonForbidden, "sidecar %q is restricted to namespaces matching %q, and the labels of namespace %q are not known to Tandem",
+		return deny(ReasonNamespaceNotAllowed, sc.Name, metav1.StatusReasonForbidden, "sidecar %q is restricted to namespaces matching %q, and the labels of namespace %q are not known to Tandem",
 			sc.Name, sc.Namespaces.String(), ns.Name)
 	}
 	if !sc.Namespaces.Matches(labelSet(ns.Labels)) {
-		return deny(metav1.StatusReasonForbidden, "sidecar %q is not allowed in namespace %q: it is restricted to namespaces matching %q",
+		return deny(ReasonNamespaceNotAllowed, sc.Name, metav1.StatusReasonForbidden, "sidecar %q is not allowed in namespace %q: it is restricted to namespaces matching %q",
 			sc.Name, ns.Name, sc.Namespaces.String())
 	}
 	return nil

@@ -113,8 +113,8 @@ func TestInjectDecisions(t *testing.T) {
 				if !errors.As(err, &denial) {
 					t.Fatalf("got %v (result %+v), want a %s denial", err, res, tc.reason)
 				}
-				if denial.Reason != tc.reason || !strings.Contains(denial.Message, tc.inMessage) {
-					t.Fatalf("denial %s %q, want %s containing %q", denial.Reason, denial.Message, tc.reason, tc.inMessage)
+				if denial.Status != tc.reason || !strings.Contains(denial.Message, tc.inMessage) {
+					t.Fatalf("denial %s %q, want %s containing %q", denial.Status, denial.Message, tc.reason, tc.inMessage)
 				}
 				return
 			}
@@ -127,8 +127,8 @@ func TestInjectDecisions(t *testing.T) {
 			if tc.injected == "" && res.Patch != nil {
 				t.Errorf("a patch without injection: %s", res.Patch)
 			}
-			if !strings.Contains(res.Reason, tc.inMessage) {
-				t.Errorf("reason %q, want it to contain %q", res.Reason, tc.inMessage)
+			if !strings.Contains(res.Message, tc.inMessage) {
+				t.Errorf("message %q, want it to contain %q", res.Message, tc.inMessage)
 			}
 			if tc.warningHas != "" && !strings.Contains(strings.Join(res.Warnings, "\n"), tc.warningHas) {
 				t.Errorf("warnings %q, want one containing %q", res.Warnings, tc.warningHas)

@@ -23,7 +23,7 @@ func knobValues(pod *podView, sidecars []*config.Sidecar, cfg *config.Config) (m
 		name, knob, _ := strings.Cut(strings.TrimPrefix(key, knobPrefix), ".")
 		sc := cfg.Sidecar(name)
 		if sc == nil {
-			return nil, deny(metav1.StatusReasonInvalid, "annotation %s names sidecar %q, which is not defined in the Tandem config (defined: %s)",
+			return nil, deny(ReasonBadOverride, name, metav1.StatusReasonInvalid, "annotation %s names sidecar %q, which is not defined in the Tandem config (defined: %s)",
 				key, name, strings.Join(cfg.Names(), ", "))
 		}
 		if !slices.Contains(sidecars, sc) {
@@ -31,12 +31,12 @@ func knobValues(pod *podView, sidecars []*config.Sidecar, cfg *config.Config) (m
 		}
 		pattern, ok := sc.Overridable[knob]
 		if !ok {
-			return nil, deny(metav1.StatusReasonInvalid, "annotation %s: sidecar %q has no overridable knob %q (overridable: %s)",
+			return nil, deny(ReasonBadOverride, name, metav1.StatusReasonInvalid, "annotation %s: sidecar %q has no overridable knob %q (overridable: %s)",
 				key, name, knob, overridableList(sc))
 		}
 		value := pod.annotations()[key]
 		if !pattern.MatchString(value) {
-			return nil, deny(metav1.StatusReasonInvalid, "annotation %s: value %q is not allowed; it must match %s",
+			return nil, deny(ReasonBadOverride, name, metav1.StatusReasonInvalid, "annotation %s: value %q is not allowed; it must match %s",
 				key, value, pattern.String())
 		}
 		if values[name] == nil {

@@ -101,46 +101,55 @@ func emptied[T any](lists [][]T, n int) [][]T {
 }
 
 // add renders sc into the plan. A clash or a template that fails denies the pod when the
-// sidecar is mandatory, and comes back as a warning (the sidecar left out) when not.
-func (p *plan) add(sc *config.Sidecar, values map[string]string) (warning string, err error) {
-	problems := p.clashes(sc)
+// sidecar is mandatory (an *Error), and leaves the sidecar out when not (skipped).
+func (p *plan) add(sc *config.Sidecar, values map[string]string) (skipped *SidecarDecision, err error) {
+	reason, problems := p.clashes(sc)
 	if len(problems) == 0 {
 		if err := p.render(sc, values); err != nil {
-			problems = append(problems, err.Error())
+			reason, problems = ReasonTemplateFailed, append(problems, err.Error())
 		}
 	}
 	if len(problems) > 0 {
 		msg := fmt.Sprintf("sidecar %q cannot be injected: %s", sc.Name, strings.Join(problems, "; "))
 		if sc.FailurePolicy == config.FailurePolicyIgnore {
-			return msg + " (it is best effort, so the pod goes without it)", nil
+			return &SidecarDecision{Name: sc.Name, Decision: DecisionSkipped, Reason: reason,
+				Message: msg + " (it is best effort, so the pod goes without it)"}, nil
 		}
-		return "", deny(metav1.StatusReasonConflict, "%s", msg)
+		return nil, deny(reason, sc.Name, metav1.StatusReasonConflict, "%s", msg)
 	}
 	p.status = append(p.status, injected{Name: sc.Name, Hash: sc.Hash, sidecar: sc})
-	return "", nil
+	return nil, nil
 }
 
-// clashes lists every name and port of sc that the pod or an earlier sidecar has taken.
-func (p *plan) clashes(sc *config.Sidecar) []string {
+// clashes lists every name and port of sc that the pod or an earlier sidecar has taken,
+// and names the first kind of clash.
+func (p *plan) clashes(sc *config.Sidecar) (Reason, []string) {
 	var problems []string
+	var reason Reason
+	clash := func(r Reason, format string, args ...any) {
+		if reason == "" {
+			reason = r
+		}
+		problems = append(problems, fmt.Sprintf(format, args...))
+	}
 	for _, list := range [][]config.Part{sc.InitContainers, sc.Containers} {
 		for _, c := range list {
 			if owner := p.containerOwner(c.Name); owner != "" {
-				problems = append(problems, fmt.Sprintf("container name %q is already used by %s", c.Name, owner))
+				clash(ReasonNameClash, "container name %q is already used by %s", c.Name, owner)
 			}
 			for _, port := range c.Ports {
 				if owner := p.portOwner(port); owner != "" {
-					problems = append(problems, fmt.Sprintf("port %d/%s of container %q is already used by %s", port.Number, port.Protocol, c.Name, owner))
+					clash(ReasonPortClash, "port %d/%s of container %q is already used by %s", port.Number, port.Protocol, c.Name, owner)
 				}
 			}
 		}
 	}
 	for _, v := range sc.Volumes {
 		if owner := p.volumeOwner(v.Name); owner != "" {
-			problems = append(problems, fmt.Sprintf("volume name %q is already used by %s", v.Name, owner))
+			clash(ReasonNameClash, "volume name %q is already used by %s", v.Name, owner)
 		}
 	}
-	return problems
+	return reason, problems
 }
 
 func (p *plan) containerOwner(name string) string {

@@ -52,22 +52,29 @@ func appendStatus(dst, js []byte) []byte {
 	return dst
 }
 
-// staleWarnings compares a pod's status with the config: a sidecar whose definition has
-// changed since is worth a warning, since only recreating the pod brings the new one.
-func staleWarnings(value string, cfg *config.Config) []string {
+// alreadyInjected is the result for a pod that carries a status annotation: it is left as
+// it is. A sidecar whose definition has changed since (or left the config) is worth a
+// warning, since only recreating the pod brings the current one.
+func alreadyInjected(value string, cfg *config.Config) Result {
 	var st status
 	if err := json.Unmarshal([]byte(value), &st); err != nil {
-		return []string{fmt.Sprintf("annotation %s is not Tandem's (%v); the pod is left as it is", StatusKey, err)}
+		msg := fmt.Sprintf("annotation %s is not Tandem's (%v); the pod is left as it is", StatusKey, err)
+		return Result{Reason: ReasonForeignStatus, Message: msg, Warnings: []string{warning(ReasonForeignStatus, msg)}}
 	}
-	var warnings []string
+	res := Result{Reason: ReasonAlreadyInjected, Message: "already injected"}
 	for _, s := range st.Sidecars {
-		sc := cfg.Sidecar(s.Name)
-		switch {
+		d := SidecarDecision{Name: s.Name, Decision: DecisionInjected, Reason: ReasonAlreadyInjected, Message: "injected from the current definition"}
+		switch sc := cfg.Sidecar(s.Name); {
 		case sc == nil:
-			warnings = append(warnings, fmt.Sprintf("sidecar %q was injected but is no longer in the Tandem config", s.Name))
+			d.Reason, d.Message = ReasonOutdated, fmt.Sprintf("sidecar %q was injected but is no longer in the Tandem config", s.Name)
 		case sc.Hash != s.Hash:
-			warnings = append(warnings, fmt.Sprintf("sidecar %q was injected from an older definition; recreate the pod to get the current one", s.Name))
+			d.Reason, d.Message = ReasonOutdated, fmt.Sprintf("sidecar %q was injected from an older definition; recreate the pod to get the current one", s.Name)
 		}
+		if d.Reason == ReasonOutdated {
+			res.Reason, res.Message = ReasonOutdated, "already injected, from an older definition"
+			res.Warnings = append(res.Warnings, warning(d.Reason, d.Message))
+		}
+		res.Sidecars = append(res.Sidecars, d)
 	}
-	return warnings
+	return res
 }

@@ -32,6 +32,7 @@ type specView struct {
 	InitContainers   []containerView
 	Volumes          []string // names
 	ImagePullSecrets []string // names
+	HostNetwork      bool
 }
 
 type containerView struct {
@@ -153,6 +154,20 @@ func (d *viewDecoder) str(field, suffix string) string {
 	return ""
 }
 
+// boolean reads true or false; null is false, as it is for Kubernetes.
+func (d *viewDecoder) boolean(field string) bool {
+	switch d.s.Peek() {
+	case 't':
+		d.s.Skip()
+		return d.s.Err() == nil
+	case 'f', 'n':
+		d.s.Skip()
+	default:
+		d.wrong(field, "", "a boolean")
+	}
+	return false
+}
+
 func (d *viewDecoder) meta(m *metaView) *metaView {
 	if !d.object("metadata") {
 		return nil
@@ -208,8 +223,8 @@ func (d *viewDecoder) spec(s *specView) *specView {
 	if !d.object("spec") {
 		return nil
 	}
-	s.Containers, s.InitContainers = s.Containers[:0], s.InitContainers[:0]
-	s.Volumes, s.ImagePullSecrets = s.Volumes[:0], s.ImagePullSecrets[:0]
+	*s = specView{Containers: s.Containers[:0], InitContainers: s.InitContainers[:0],
+		Volumes: s.Volumes[:0], ImagePullSecrets: s.ImagePullSecrets[:0]}
 	for key, ok := d.s.NextKey(); ok && d.ok(); key, ok = d.s.NextKey() {
 		switch string(key) {
 		case "containers":
@@ -220,6 +235,8 @@ func (d *viewDecoder) spec(s *specView) *specView {
 			s.Volumes = d.names("spec.volumes", "name", "[].name", s.Volumes)
 		case "imagePullSecrets":
 			s.ImagePullSecrets = d.names("spec.imagePullSecrets", "name", "[].name", s.ImagePullSecrets)
+		case "hostNetwork":
+			s.HostNetwork = d.boolean("spec.hostNetwork")
 		default:
 			d.s.Skip()
 		}

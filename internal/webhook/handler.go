@@ -102,12 +102,13 @@ func isJSON(contentType string) bool {
 // is allowed as it is. The result names the outcome for metrics and logs.
 func (h *handler) admit(ctx context.Context, rv *review, cfg *config.Config) (verdict, inject.Result, string) {
 	if !rv.isPodCreate() {
-		return allowed(nil), inject.Result{Reason: "not a pod being created"}, resultUnchanged
+		return allowed(nil), inject.Result{Reason: inject.ReasonNotAPodCreate, Message: "not a pod being created"}, resultUnchanged
 	}
 	var res inject.Result
 	err := rv.podErr
 	if err == nil && rv.pod == nil {
-		return denied(metav1.StatusReasonBadRequest, "request.object is empty: there is no pod to inject"), res, resultDenied
+		const msg = "request.object is empty: there is no pod to inject"
+		return denied(metav1.StatusReasonBadRequest, msg), inject.Result{Reason: inject.ReasonInvalidPod, Message: msg}, resultDenied
 	}
 	if err == nil {
 		ns := h.namespaces.namespace(ctx, rv.namespace)
@@ -116,9 +117,10 @@ func (h *handler) admit(ctx context.Context, rv *review, cfg *config.Config) (ve
 	if err != nil {
 		var denial *inject.Error
 		if errors.As(err, &denial) {
-			return denied(denial.Reason, denial.Message), res, resultDenied
+			res.Reason = denial.Reason // also for a pod the engine could not read
+			return denied(denial.Status, denial.Message), res, resultDenied
 		}
-		return denied(metav1.StatusReasonInternalError, err.Error()), res, resultDenied
+		return denied(metav1.StatusReasonInternalError, err.Error()), inject.Result{Reason: inject.ReasonInvalidRequest, Message: err.Error()}, resultDenied
 	}
 	if res.Patch == nil {
 		return allowed(res.Warnings), res, resultUnchanged
@@ -133,7 +135,7 @@ func (h *handler) reject(w http.ResponseWriter, r *http.Request, status int, msg
 		w.Header()["Allow"] = allowPost
 	}
 	http.Error(w, msg, status)
-	h.metrics.observeAdmission("", resultError, &inject.Result{}, time.Since(start))
+	h.metrics.observeAdmission("", resultError, &inject.Result{Reason: inject.ReasonInvalidRequest}, time.Since(start))
 	h.log.LogAttrs(r.Context(), slog.LevelWarn, "request rejected",
 		slog.Int("status", status), slog.String("error", msg), slog.String("remote", r.RemoteAddr))
 }
@@ -150,7 +152,7 @@ func (h *handler) recoverPanic(w http.ResponseWriter, start time.Time) {
 	}
 	h.log.Error("panic while answering an admission request", "panic", p, "stack", string(debug.Stack()))
 	http.Error(w, "internal error in Tandem; see its logs", http.StatusInternalServerError)
-	h.metrics.observeAdmission("", resultError, &inject.Result{}, time.Since(start))
+	h.metrics.observeAdmission("", resultError, &inject.Result{Reason: inject.ReasonInvalidRequest}, time.Since(start))
 }
 
 // logAdmission writes one line per admission: who, what was decided and why, never the
@@ -158,16 +160,16 @@ func (h *handler) recoverPanic(w http.ResponseWriter, start time.Time) {
 // has what an operator searches by and no more: formatting it is a measurable part of an
 // admission (docs/performance.md), and the duration is in the histogram.
 func (h *handler) logAdmission(ctx context.Context, rv *review, v *verdict, res *inject.Result, result string, at time.Time) {
-	reason := res.Reason
+	reason, message := string(res.Reason), res.Message
 	if !v.allowed {
-		reason = v.message
+		message = v.message
 	}
 	if !rv.isPodCreate() {
 		if h.log.Enabled(ctx, slog.LevelDebug) {
 			h.log.LogAttrs(ctx, slog.LevelDebug, "admission",
 				slog.String("uid", rv.uid), slog.String("operation", rv.operation), slog.String("resource", rv.resource),
 				slog.String("namespace", rv.namespace), slog.String("name", rv.name),
-				slog.String("result", result), slog.String("reason", reason))
+				slog.String("result", result), slog.String("reason", reason), slog.String("message", message))
 		}
 		return
 	}
@@ -180,9 +182,10 @@ func (h *handler) logAdmission(ctx context.Context, rv *review, v *verdict, res 
 		slog.String("pod", rv.name),
 		slog.String("result", result),
 		slog.String("reason", reason),
+		slog.String("message", message),
 		{}, {}, // sidecars and warnings, when there are any
 	}
-	n := 5
+	n := 6
 	if len(res.Injected) > 0 {
 		attrs[n] = slog.String("sidecars", strings.Join(res.Injected, ",")) // slog marshals slices by reflection
 		n++

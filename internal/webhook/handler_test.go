@@ -261,7 +261,7 @@ func TestHandlerTurnsAPanicIntoAnErrorAndALogLine(t *testing.T) {
 	if !strings.Contains(logs.String(), `"panic":"boom"`) || !strings.Contains(logs.String(), "stack") {
 		t.Errorf("no log line with the panic and its stack: %s", logs.String())
 	}
-	if got := counterValue(t, h.metrics.requests.WithLabelValues("unknown", resultError)); got != 1 {
+	if got := counterValue(t, h.metrics.requests.WithLabelValues("unknown", resultError, "InvalidRequest")); got != 1 {
 		t.Errorf("requests with result error = %v, want 1", got)
 	}
 }
@@ -290,7 +290,7 @@ func TestHandlerLogsOneLinePerAdmissionWithoutPodContents(t *testing.T) {
 	}
 	want := map[string]any{
 		"msg": "admission", "uid": "705ab4f5-6393-11e8-b7cc-42010a800002", "namespace": "default",
-		"pod": "web-", "result": resultInjected, "sidecars": "proxy",
+		"pod": "web-", "result": resultInjected, "sidecars": "proxy", "reason": "Injected",
 	}
 	for k, v := range want {
 		if line[k] != v {
@@ -317,15 +317,15 @@ func TestHandlerCountsRequestsAndInjections(t *testing.T) {
 		counter prometheus.Counter
 		want    float64
 	}{
-		"the injected pod":              {h.metrics.requests.WithLabelValues("CREATE", resultInjected), 1},
-		"the denied pod":                {h.metrics.requests.WithLabelValues("CREATE", resultDenied), 1},
-		"the delete, left alone":        {h.metrics.requests.WithLabelValues("DELETE", resultUnchanged), 1},
-		"the malformed request":         {h.metrics.requests.WithLabelValues("unknown", resultError), 1},
+		"the injected pod":              {h.metrics.requests.WithLabelValues("CREATE", resultInjected, "Injected"), 1},
+		"the denied pod":                {h.metrics.requests.WithLabelValues("CREATE", resultDenied, "UnknownSidecar"), 1},
+		"the delete, left alone":        {h.metrics.requests.WithLabelValues("DELETE", resultUnchanged, "NotAPodCreate"), 1},
+		"the malformed request":         {h.metrics.requests.WithLabelValues("unknown", resultError, "InvalidRequest"), 1},
 		"the proxy sidecar":             {h.metrics.injections.WithLabelValues("proxy", resultInjected), 1},
 		"the logs sidecar":              {h.metrics.injections.WithLabelValues("logs", resultInjected), 1},
 		"no sidecar for the denied pod": {h.metrics.injections.WithLabelValues("nope", resultInjected), 0},
 		"the logs sidecar left out":     {h.metrics.injections.WithLabelValues("logs", sidecarSkipped), 1},
-		"the pod without logs, as is":   {h.metrics.requests.WithLabelValues("CREATE", resultUnchanged), 1},
+		"the pod without logs, as is":   {h.metrics.requests.WithLabelValues("CREATE", resultUnchanged, "NameClash"), 1},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

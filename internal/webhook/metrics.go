@@ -40,8 +40,8 @@ func newMetrics(caExpiry func() time.Time) *metrics {
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tandem_admission_requests_total",
-			Help: "Admission requests answered, by operation and result (injected, unchanged, denied, error).",
-		}, []string{"operation", "result"}),
+			Help: "Admission requests answered, by operation, result (injected, unchanged, denied, error) and reason (docs/annotations.md).",
+		}, []string{"operation", "result", "reason"}),
 		injections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tandem_injections_total",
 			Help: "Sidecars injected into pods, by sidecar and result.",
@@ -77,7 +77,8 @@ func newMetrics(caExpiry func() time.Time) *metrics {
 // observeAdmission records one answered request. operation comes from the request, so it
 // is folded to the four Kubernetes operations to keep the label's values bounded.
 func (m *metrics) observeAdmission(operation, result string, res *inject.Result, elapsed time.Duration) {
-	m.requests.WithLabelValues(operationLabel(operation), result).Inc()
+	// The reason is one of the engine's fixed constants: bounded, and never the request's bytes.
+	m.requests.WithLabelValues(operationLabel(operation), result, string(res.Reason)).Inc()
 	for _, name := range res.Injected {
 		m.injections.WithLabelValues(name, resultInjected).Inc()
 	}

@@ -34,7 +34,7 @@ func TestServerAdmitsOverTLSWithHealthAndMetrics(t *testing.T) {
 			t.Errorf("%s: %d %s", url, status, body)
 		}
 	}
-	if got := ts.metric(t, `tandem_admission_requests_total{operation="CREATE",result="injected"}`); got != 1 {
+	if got := ts.metric(t, `tandem_admission_requests_total{operation="CREATE",reason="Injected",result="injected"}`); got != 1 {
 		t.Errorf("injected requests = %v, want 1", got)
 	}
 	if got, want := ts.metric(t, `tandem_certificate_expiry_timestamp_seconds{kind="serving"}`), notAfter(t, ts.pki.current.CertPEM); got != float64(want.Unix()) {
