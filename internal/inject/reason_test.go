@@ -21,7 +21,9 @@ func TestReasons(t *testing.T) {
 	}
 	seed := cfg.Sidecar("seed").Hash
 	const app = `"spec":{"containers":[{"name":"app","image":"x"}]}`
-	asks := func(names string) string { return `{"metadata":{"annotations":{"tandem.io/inject":"` + names + `"}}, ` + app + `}` }
+	asks := func(names string) string {
+		return `{"metadata":{"annotations":{"tandem.io/inject":"` + names + `"}}, ` + app + `}`
+	}
 	d := func(name string, decision Decision, reason Reason) string {
 		return fmt.Sprintf("%s %s %s", name, decision, reason)
 	}
