@@ -111,8 +111,9 @@ func TestInjectWarnsOnStderr(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(stderr, `warning: NameClash: sidecar "logs" cannot be injected`) || strings.Contains(out, "tandem.io/status") {
-		t.Fatalf("want a warning and an untouched pod; stderr:\n%s\nstdout:\n%s", stderr, out)
+	if !strings.Contains(stderr, `warning: NameClash: sidecar "logs" cannot be injected`) || strings.Contains(out, "name: logs\n  - ") ||
+		!strings.Contains(out, `"skipped":[{"name":"logs","reason":"NameClash"}]`) {
+		t.Fatalf("want a warning, a pod without the sidecar, and the status saying why; stderr:\n%s\nstdout:\n%s", stderr, out)
 	}
 }
 

@@ -31,8 +31,11 @@ func newInjectCommand() *cobra.Command {
 		Short: "Show what Tandem does to the pods of some manifests, without a cluster",
 		Long: `Reads Kubernetes manifests (YAML or JSON, several documents, Lists), injects the
 requested sidecars into every Pod and every workload's pod template exactly as the
-webhook would, and writes the result to stdout. Other objects pass through unchanged.
-Running it on its own output changes nothing.`,
+webhook would, and writes the result to stdout. An object of a kind it does not know
+whose spec.template holds a pod spec (a DeploymentConfig, an Argo Rollout) is injected
+there too, with a warning; other objects pass through unchanged. Null List items are
+left out, with a warning. Warnings go to stderr. Running it on its own output changes
+nothing.`,
 		Example: "  tandem inject -f examples/test.yaml --config examples/config.yaml",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -68,7 +71,8 @@ func runInject(cmd *cobra.Command, f *injectFlags) error {
 	}
 	opts := inject.Options{NativeSidecars: f.nativeSidecars}
 	stderr := cmd.ErrOrStderr()
-	err = manifest.Transform(docs, func(pod []byte, namespace string) ([]byte, error) {
+	warn := func(msg string) { fmt.Fprintln(stderr, "warning:", msg) }
+	err = manifest.TransformWarn(docs, func(pod []byte, namespace string) ([]byte, error) {
 		if namespace == "" {
 			namespace = f.namespace
 		}
@@ -78,10 +82,10 @@ func runInject(cmd *cobra.Command, f *injectFlags) error {
 			return nil, err
 		}
 		for _, w := range res.Warnings {
-			fmt.Fprintln(stderr, "warning:", w)
+			warn(w)
 		}
 		return inject.Apply(pod, res.Patch)
-	})
+	}, warn)
 	if err != nil {
 		return fmt.Errorf("%s: %w", f.file, err)
 	}

@@ -193,6 +193,7 @@ func injectView(pod *podView, ns Namespace, cfg *config.Config, opts Options) (R
 					"sidecar %q refuses pods on the host network (its hostNetwork setting is deny); run the pod without hostNetwork or without the sidecar", sc.Name))
 			} else {
 				msg := fmt.Sprintf("sidecar %q is not injected into a pod on the host network, where its ports would clash with the node's (its hostNetwork setting is skip)", sc.Name)
+				p.skipped = append(p.skipped, skippedSidecar{Name: sc.Name, Reason: ReasonHostNetwork})
 				res.skip(SidecarDecision{Name: sc.Name, Decision: DecisionSkipped, Reason: ReasonHostNetwork, Message: msg})
 			}
 			continue
@@ -213,19 +214,19 @@ func injectView(pod *podView, ns Namespace, cfg *config.Config, opts Options) (R
 				Message: "injected as requested by " + sel.source})
 		}
 	}
-	if denial != nil || len(res.Injected) == 0 {
+	if denial != nil {
 		p.release()
-		switch {
-		case denial != nil:
-			res.Reason, res.Message = denial.Reason, denial.Message
-			res.Injected = nil
-			return res, nil, denial
-		default:
-			res.Reason, res.Message = res.Sidecars[0].Reason, "no sidecar could be injected"
-			return res, nil, nil
-		}
+		res.Reason, res.Message = denial.Reason, denial.Message
+		res.Injected = nil
+		return res, nil, denial
 	}
+	// Even with every sidecar left out, the status annotation is written: it says the pod
+	// went through Tandem, and why it has no sidecar.
 	res.Patch = p.writePatch()
+	if len(res.Injected) == 0 {
+		res.Reason, res.Message = res.Sidecars[0].Reason, "no sidecar could be injected"
+		return res, p, nil
+	}
 	res.Reason = ReasonInjected
 	res.Message = "injected " + strings.Join(res.Injected, ", ") + " as requested by " + sel.source
 	return res, p, nil

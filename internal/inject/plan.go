@@ -22,8 +22,9 @@ type plan struct {
 	data   tmpl.Data
 	native bool
 
-	adds   additions
-	status []injected
+	adds    additions
+	status  []injected
+	skipped []skippedSidecar
 
 	// Memory kept between pods when the plan is pooled: what the renderers wrote, and
 	// the patch being written.
@@ -60,20 +61,23 @@ type keyValue struct {
 // newPlan returns an empty plan for pod, from the pool: release it when done.
 func newPlan(pod *podView, ns Namespace, opts Options) *plan {
 	p := plans.Get().(*plan)
-	p.pod, p.native = pod, opts.NativeSidecars
-	p.data = tmpl.Data{Namespace: tmpl.Namespace{Name: ns.Name, Labels: ns.Labels}}
+	a, n := &p.adds, len(pod.Spec.Containers)
+	// Reset whole, keeping only the memory of the slices: nothing of the last pod stays.
+	*p = plan{
+		pod: pod, native: opts.NativeSidecars,
+		data:   tmpl.Data{Namespace: tmpl.Namespace{Name: ns.Name, Labels: ns.Labels}},
+		status: p.status[:0], skipped: p.skipped[:0], rendered: p.rendered[:0], patch: p.patch[:0],
+		adds: additions{
+			labels: a.labels[:0], annotations: a.annotations[:0],
+			initContainers: a.initContainers[:0], containers: a.containers[:0], volumes: a.volumes[:0],
+			pullSecrets: a.pullSecrets[:0],
+			env:         emptied(a.env, n), mounts: emptied(a.mounts, n),
+			envNames: emptied(a.envNames, n), mountPaths: emptied(a.mountPaths, n),
+		},
+	}
 	if m := pod.Metadata; m != nil {
 		p.data.Pod = tmpl.Pod{Name: m.Name, GenerateName: m.GenerateName, Namespace: m.Namespace, Labels: m.Labels, Annotations: m.Annotations}
 	}
-	p.status = p.status[:0]
-	p.rendered, p.patch = p.rendered[:0], p.patch[:0]
-	a := &p.adds
-	a.labels, a.annotations = a.labels[:0], a.annotations[:0]
-	a.initContainers, a.containers, a.volumes = a.initContainers[:0], a.containers[:0], a.volumes[:0]
-	a.pullSecrets = a.pullSecrets[:0]
-	n := len(pod.Spec.Containers)
-	a.env, a.mounts = emptied(a.env, n), emptied(a.mounts, n)
-	a.envNames, a.mountPaths = emptied(a.envNames, n), emptied(a.mountPaths, n)
 	return p
 }
 
@@ -112,6 +116,7 @@ func (p *plan) add(sc *config.Sidecar, values map[string]string) (skipped *Sidec
 	if len(problems) > 0 {
 		msg := fmt.Sprintf("sidecar %q cannot be injected: %s", sc.Name, strings.Join(problems, "; "))
 		if sc.FailurePolicy == config.FailurePolicyIgnore {
+			p.skipped = append(p.skipped, skippedSidecar{Name: sc.Name, Reason: reason})
 			return &SidecarDecision{Name: sc.Name, Decision: DecisionSkipped, Reason: reason,
 				Message: msg + " (it is best effort, so the pod goes without it)"}, nil
 		}

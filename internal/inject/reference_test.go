@@ -58,7 +58,7 @@ func applyPlanTyped(pod *corev1.Pod, p *plan) error {
 		decode(kv.value, &v)
 		pod.Annotations[kv.key] = v
 	}
-	st, mErr := json.Marshal(status{Sidecars: p.status}) // encoding/json, not the engine's writer
+	st, mErr := json.Marshal(status{Sidecars: append([]injected{}, p.status...), Skipped: p.skipped}) // [] when none, as the engine writes // encoding/json, not the engine's writer
 	if mErr != nil {
 		return mErr
 	}

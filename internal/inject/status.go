@@ -10,9 +10,16 @@ import (
 )
 
 // status is the value of the tandem.io/status annotation: what was injected, and from
-// which definition of each sidecar.
+// which definition of each sidecar; and which sidecars asked for were left out, and why,
+// so that a pod that went through Tandem can be told from one that never did.
 type status struct {
-	Sidecars []injected `json:"sidecars"`
+	Sidecars []injected       `json:"sidecars"`
+	Skipped  []skippedSidecar `json:"skipped,omitempty"`
+}
+
+type skippedSidecar struct {
+	Name   string `json:"name"`
+	Reason Reason `json:"reason"`
 }
 
 type injected struct {
@@ -26,12 +33,12 @@ type injected struct {
 func (p *plan) statusValue() []byte {
 	var scratch [256]byte
 	start := len(p.rendered)
-	p.rendered = appendStatus(p.rendered, appendStatusJSON(scratch[:0], p.status))
+	p.rendered = appendStatus(p.rendered, appendStatusJSON(scratch[:0], p.status, p.skipped))
 	return p.rendered[start:len(p.rendered):len(p.rendered)]
 }
 
 // appendStatusJSON writes the status annotation's value as JSON, without reflection.
-func appendStatusJSON(js []byte, list []injected) []byte {
+func appendStatusJSON(js []byte, list []injected, skipped []skippedSidecar) []byte {
 	js = append(js, `{"sidecars":[`...)
 	for i, in := range list {
 		if i > 0 {
@@ -43,7 +50,22 @@ func appendStatusJSON(js []byte, list []injected) []byte {
 		js = appendString(js, in.Hash)
 		js = append(js, '}')
 	}
-	return append(js, "]}"...)
+	js = append(js, ']')
+	if len(skipped) > 0 {
+		js = append(js, `,"skipped":[`...)
+		for i, s := range skipped {
+			if i > 0 {
+				js = append(js, ',')
+			}
+			js = append(js, `{"name":`...)
+			js = appendString(js, s.Name)
+			js = append(js, `,"reason":`...)
+			js = appendString(js, string(s.Reason))
+			js = append(js, '}')
+		}
+		js = append(js, ']')
+	}
+	return append(js, '}')
 }
 
 // appendStatus appends the status JSON as a JSON string.
@@ -75,6 +97,10 @@ func alreadyInjected(value string, cfg *config.Config) Result {
 			res.Warnings = append(res.Warnings, warning(d.Reason, d.Message))
 		}
 		res.Sidecars = append(res.Sidecars, d)
+	}
+	for _, s := range st.Skipped {
+		res.Sidecars = append(res.Sidecars, SidecarDecision{Name: s.Name, Decision: DecisionSkipped, Reason: s.Reason,
+			Message: fmt.Sprintf("sidecar %q was left out when the pod was admitted (%s)", s.Name, s.Reason)})
 	}
 	return res
 }

@@ -122,8 +122,11 @@ func (h *handler) admit(ctx context.Context, rv *review, cfg *config.Config) (ve
 		}
 		return denied(metav1.StatusReasonInternalError, err.Error()), inject.Result{Reason: inject.ReasonInvalidRequest, Message: err.Error()}, resultDenied
 	}
-	if res.Patch == nil {
+	switch {
+	case res.Patch == nil:
 		return allowed(res.Warnings), res, resultUnchanged
+	case len(res.Injected) == 0: // only the status annotation, saying why
+		return patched(res.Patch, res.Warnings), res, resultUnchanged
 	}
 	return patched(res.Patch, res.Warnings), res, resultInjected
 }

@@ -75,9 +75,10 @@ func TestHandlerAnswersAdmissionReviews(t *testing.T) {
 			wantCode:    http.StatusConflict,
 			wantMessage: "proxy",
 		},
-		"a best-effort sidecar that clashes is left out with a warning": {
-			body:        podReview(pod(asks("logs"), nil, "logs")),
-			wantWarning: "logs",
+		"a best-effort sidecar that clashes is left out with a warning, and the status says so": {
+			body:           podReview(pod(asks("logs"), nil, "logs")),
+			wantWarning:    "NameClash: sidecar \"logs\"",
+			wantContainers: []string{"logs"}, // the pod's own, untouched
 		},
 		"a restricted sidecar is denied in a namespace it is not allowed in": {
 			body:        podReview(pod(asks("vault"), nil, "app")),
