@@ -1,0 +1,69 @@
+package e2e
+
+import (
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// A pod on the node's network asks for seed (labels only) and proxy (ports 15000 and
+// 15001, which would clash with the node's): with both at the default hostNetwork: skip,
+// the API server stores it without either, the client is warned with the reason, and
+// the status annotation records why.
+func TestHostNetworkPodIsLeftWithoutItsSidecars(t *testing.T) {
+	ns := namespace(t, nil)
+	warnings := &recordedWarnings{}
+	cfg := rest.CopyConfig(cp.RESTConfig)
+	cfg.WarningHandler = warnings
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pod("host", nil, map[string]string{"tandem.io/inject": "seed,proxy"})
+	p.Spec.HostNetwork = true
+	created, err := c.CoreV1().Pods(ns).Create(t.Context(), p, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(created.Spec.Containers) != 1 || len(created.Spec.InitContainers) != 0 || created.Labels["foo"] != "" {
+		t.Errorf("the host-network pod got sidecars: containers %v, init containers %v, labels %v",
+			containerNames(created.Spec.Containers), containerNames(created.Spec.InitContainers), created.Labels)
+	}
+	var st struct {
+		Sidecars []struct{ Name string }
+		Skipped  []struct{ Name, Reason string }
+	}
+	if err := json.Unmarshal([]byte(created.Annotations["tandem.io/status"]), &st); err != nil {
+		t.Fatalf("status annotation %q: %v", created.Annotations["tandem.io/status"], err)
+	}
+	if len(st.Sidecars) != 0 || len(st.Skipped) != 2 || st.Skipped[0].Reason != "HostNetwork" || st.Skipped[1].Reason != "HostNetwork" {
+		t.Errorf("status %+v: want seed and proxy skipped for HostNetwork", st)
+	}
+	if got := warnings.all(); !strings.Contains(got, `HostNetwork: sidecar "proxy" is not injected into a pod on the host network`) {
+		t.Errorf("warnings %q lack the proxy's HostNetwork warning", got)
+	}
+}
+
+// recordedWarnings keeps the warnings the API server returns, as kubectl prints them.
+type recordedWarnings struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (w *recordedWarnings) HandleWarningHeader(_ int, _ string, text string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.list = append(w.list, text)
+}
+
+func (w *recordedWarnings) all() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return strings.Join(w.list, "\n")
+}
+
