@@ -25,7 +25,7 @@ func repoFile(parts ...string) string {
 	return filepath.Join(append([]string{"..", ".."}, parts...)...)
 }
 
-func TestInjectTheArticlesTestDeployment(t *testing.T) {
+func TestInjectTheDemoTestDeployment(t *testing.T) {
 	out, _, err := run(t, "", "inject", "-f", repoFile("examples", "test.yaml"), "--config", repoFile("examples", "config.yaml"))
 	if err != nil {
 		t.Fatal(err)

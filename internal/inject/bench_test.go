@@ -11,7 +11,7 @@ import (
 	"github.com/tandem-io/tandem/internal/config"
 )
 
-// benchPayloads are the reference payloads (testdata/bench, from shared/bench).
+// benchPayloads are the reference payloads (testdata/bench).
 var benchPayloads = benchdata.Payloads
 
 // benchObject returns request.object of a reference payload.

@@ -11,7 +11,7 @@ import (
 	"github.com/tandem-io/tandem/test/e2e/tandemtest"
 )
 
-// The article's scenario: kubectl create -f examples/test.yaml, and the pod the
+// The classic foo=bar webhook demo: kubectl create -f examples/test.yaml, and the pod the
 // ReplicaSet controller creates comes out labelled foo=bar, with the proxy sidecar.
 func TestSeedScenario(t *testing.T) {
 	ns := namespace(t, nil)
@@ -35,7 +35,7 @@ func TestSeedScenario(t *testing.T) {
 	}
 }
 
-// A pod with no labels and no annotations at all: the article's own patch (an "add" to
+// A pod with no labels and no annotations at all: the classic demo's patch (an "add" to
 // /metadata/labels/foo) fails on it; Tandem creates the parent.
 func TestBarePodGetsTheLabel(t *testing.T) {
 	ns := namespace(t, map[string]string{"tandem.io/inject": "seed"})

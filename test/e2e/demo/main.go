@@ -1,6 +1,6 @@
 // Command demo is `make demo`: a real cluster, tandem serve behind a
-// MutatingWebhookConfiguration with a fresh CA, and the article's test Deployment,
-// whose pod comes out labelled foo=bar and with its proxy sidecar.
+// MutatingWebhookConfiguration with a fresh CA, and the test Deployment of
+// examples/test.yaml, whose pod comes out labelled foo=bar and with its proxy sidecar.
 //
 // Where the machine can (Linux, root), the cluster has a node: containerd, kubelet and
 // the CNI bridge in a network namespace of their own, running images built from
@@ -8,7 +8,8 @@
 // sidecars at work. Elsewhere it runs the control plane only (etcd, kube-apiserver,
 // kube-controller-manager on 127.0.0.1), says why, and the pods stay Pending.
 //
-// It runs until Ctrl-C, then removes everything.
+// It runs until Ctrl-C (or SIGTERM), then removes everything and exits 0, even when
+// stopped while still starting; it exits 1 when something failed.
 package main
 
 import (
@@ -35,12 +36,34 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(start(func(iso *isolation.Isolation) int {
-		if err := run(ctx, iso, *once); err != nil {
-			fmt.Fprintln(os.Stderr, "demo:", err)
-			return 1
-		}
-		return 0
+		return exitCode(run(ctx, iso, *once))
 	}))
+}
+
+// errStopped is what run returns when a stop signal (Ctrl-C, SIGTERM) cut a step short:
+// the demo was stopped, it did not fail.
+var errStopped = errors.New("stopped")
+
+// cutShort returns err, or errStopped when a stop signal has already cancelled ctx: the
+// step failed because it was stopped. run calls it where a step fails, before its
+// cleanup, so that a signal arriving during the cleanup after a real failure does not
+// hide that failure.
+func cutShort(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil {
+		say("stopping")
+		return errStopped
+	}
+	return err
+}
+
+// exitCode is the demo's exit status once run has cleaned up: 0 when it ran until it was
+// stopped or was stopped while starting, 1 when it failed.
+func exitCode(err error) int {
+	if err == nil || errors.Is(err, errStopped) {
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "demo:", err)
+	return 1
 }
 
 // start runs demo inside an isolation with a node when this machine can have one, and
@@ -55,7 +78,8 @@ func start(demo func(*isolation.Isolation) int) int {
 	return isolation.Main("tandem-demo", demo)
 }
 
-// run is the demo; iso is nil without a node.
+// run is the demo; iso is nil without a node. A stop signal cancels ctx: run then cleans
+// up and returns nil when the demo was up, errStopped when it was not yet.
 func run(ctx context.Context, iso *isolation.Isolation, once bool) error {
 	dir, err := os.MkdirTemp("", "tandem-demo-")
 	if err != nil {
@@ -69,7 +93,7 @@ func run(ctx context.Context, iso *isolation.Isolation, once bool) error {
 		defer cp.Stop()
 	}
 	if err != nil {
-		return err
+		return cutShort(ctx, err)
 	}
 	client, err := kubernetes.NewForConfig(cp.RESTConfig)
 	if err != nil {
@@ -84,14 +108,14 @@ func run(ctx context.Context, iso *isolation.Isolation, once bool) error {
 		defer server.Stop()
 	}
 	if err != nil {
-		return err
+		return cutShort(ctx, err)
 	}
 	if err := showSeed(ctx, client, cp, iso != nil); err != nil {
-		return fmt.Errorf("%w (tandem's log: %s)", err, server.LogPath)
+		return cutShort(ctx, fmt.Errorf("%w (tandem's log: %s)", err, server.LogPath))
 	}
 	if iso != nil {
 		if err := showSidecarsAtWork(ctx, client, cp); err != nil {
-			return err
+			return cutShort(ctx, err)
 		}
 	}
 	if once {

@@ -17,8 +17,8 @@ import (
 // runTimeout is how long a pod may take to appear or, with a node, to be Ready.
 const runTimeout = 2 * time.Minute
 
-// showSeed applies the article's test Deployment and shows its pod: with a node, once
-// it is Ready.
+// showSeed applies the test Deployment of examples/test.yaml and shows its pod: with a
+// node, once it is Ready.
 func showSeed(ctx context.Context, client kubernetes.Interface, cp *controlplane.ControlPlane, node bool) error {
 	if err := kubectlCreate(ctx, cp, "examples/test.yaml"); err != nil {
 		return err

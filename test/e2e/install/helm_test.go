@@ -148,7 +148,7 @@ func TestHelmInstall(t *testing.T) {
 	})
 }
 
-// seedRuns creates the article's test Deployment and checks its pod.
+// seedRuns creates the test Deployment of examples/test.yaml and checks its pod.
 func seedRuns(t *testing.T) {
 	t.Helper()
 	ns := tandemtest.Namespace(t, client, nil)

@@ -6,7 +6,7 @@ import (
 	"github.com/tandem-io/tandem/test/e2e/tandemtest"
 )
 
-// The article's test Deployment on a real node: its pod runs, labelled foo=bar, with
+// The demo's test Deployment (examples/test.yaml) on a real node: its pod runs, labelled foo=bar, with
 // the proxy's init container done and the proxy itself a Ready native sidecar.
 func TestSeedDeploymentRuns(t *testing.T) {
 	t.Parallel()
