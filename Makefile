@@ -71,7 +71,8 @@ fuzz: ## run each fuzz target for FUZZTIME
 	done
 
 demo: k8s-binaries deps ## a local cluster (with a node where Linux and root allow) with Tandem injecting into examples/test.yaml (Ctrl-C to stop)
-	@# Built, then run (not go run), so that Ctrl-C ends it with its own exit status.
+	@# Built, then run (not go run), so that Ctrl-C ends it with its own exit status: it
+	@# takes the terminal's foreground, so make is not interrupted (0 when stopped).
 	go build -o bin/demo ./test/e2e/demo
 	TANDEM_K8S_BIN_DIR="$$(hack/k8s-binaries.sh)" bin/demo
 

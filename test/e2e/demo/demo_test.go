@@ -16,6 +16,9 @@ import (
 var iso *isolation.Isolation
 
 func TestMain(m *testing.M) {
+	if mode := os.Getenv(terminalHelperEnv); mode != "" {
+		os.Exit(terminalHelper(mode))
+	}
 	os.Exit(start(func(i *isolation.Isolation) int {
 		iso = i
 		return m.Run()

@@ -35,9 +35,15 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(start(func(iso *isolation.Isolation) int {
+	restore := func() {}
+	if !isolation.Inside() {
+		restore = takeTerminal()
+	}
+	code := start(func(iso *isolation.Isolation) int {
 		return exitCode(run(ctx, iso, *once))
-	}))
+	})
+	restore()
+	os.Exit(code)
 }
 
 // errStopped is what run returns when a stop signal (Ctrl-C, SIGTERM) cut a step short:
