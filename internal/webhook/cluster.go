@@ -32,7 +32,7 @@ func ClusterConfig(kubeconfig string) (*rest.Config, error) {
 // restartPolicy Always as sidecars by default (beta, on by default, in 1.29).
 var nativeSidecarsSince = version.MajorMinor(1, 29)
 
-// discoveryTimeout bounds asking the API server its version at start.
+// discoveryTimeout bounds asking the API server its version.
 const discoveryTimeout = 10 * time.Second
 
 // detectNativeSidecars resolves --native-sidecars: true and false are taken as they are;
@@ -51,11 +51,21 @@ func detectNativeSidecars(ctx context.Context, mode string, cluster *rest.Config
 	if err != nil {
 		return false, err
 	}
+	native, err := NativeSidecars(ctx, client)
+	if err != nil {
+		return false, fmt.Errorf("--native-sidecars=auto: %w", err)
+	}
+	return native, nil
+}
+
+// NativeSidecars tells whether the API server runs native sidecars: whether it is 1.29 or
+// newer. `tandem serve --native-sidecars=auto` and `tandem explain pod` ask it.
+func NativeSidecars(ctx context.Context, server discovery.ServerVersionInterfaceWithContext) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
 	defer cancel()
-	info, err := client.ServerVersionWithContext(ctx)
+	info, err := server.ServerVersionWithContext(ctx)
 	if err != nil {
-		return false, fmt.Errorf("asking the API server its version for --native-sidecars=auto: %w", err)
+		return false, fmt.Errorf("asking the API server its version: %w", err)
 	}
 	v, err := version.ParseGeneric(info.GitVersion)
 	if err != nil {
