@@ -25,7 +25,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInjectCommand(), newValidateCommand(), newVersionCommand(), newServeCommand())
+	root.AddCommand(newInjectCommand(), newValidateCommand(), newVersionCommand(), newServeCommand(), newExplainCommand(), newAuditCommand())
 	return root
 }
 

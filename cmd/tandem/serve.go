@@ -2,25 +2,35 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
 
+	"github.com/tandem-io/tandem/internal/audit"
+	"github.com/tandem-io/tandem/internal/config"
 	"github.com/tandem-io/tandem/internal/version"
 	"github.com/tandem-io/tandem/internal/webhook"
 )
 
 type serveFlags struct {
-	opts       webhook.Options
-	certs      certFlags
-	kubeconfig string
-	logLevel   string
+	opts          webhook.Options
+	certs         certFlags
+	kubeconfig    string
+	logLevel      string
+	auditInterval time.Duration
+	auditLease    string
 }
 
 func newServeCommand() *cobra.Command {
@@ -56,6 +66,8 @@ See docs/operations.md.`,
 	flags.DurationVar(&o.ShutdownDelay, "shutdown-delay", 0, "on SIGTERM, keep serving this long after turning unready, so endpoints drop the pod first")
 	flags.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 25*time.Second, "on SIGTERM, wait this long at most for requests in flight")
 	flags.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	flags.DurationVar(&f.auditInterval, "audit-interval", 0, "count pods that lack sidecars they asked for or carry outdated ones this often, for the tandem_pods_*_sidecars metrics, on the replica holding --audit-lease (0: off)")
+	flags.StringVar(&f.auditLease, "audit-lease", "", "NAMESPACE/NAME of the Lease that elects the replica counting for --audit-interval (default: the pod's namespace, and tandem-audit)")
 	return cmd
 }
 
@@ -89,6 +101,10 @@ func runServe(f *serveFlags) error {
 	if err != nil {
 		return err
 	}
+	auditor, err := newAuditMonitor(f, cluster, log)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	gcPercent := tuneGC()
@@ -99,6 +115,16 @@ func runServe(f *serveFlags) error {
 		}
 		f.opts.CAExpiry = certs.CAExpiry
 		go certs.Run(ctx)
+	}
+	if auditor != nil {
+		f.opts.Collectors = append(f.opts.Collectors, auditor)
+		auditCtx, stopAudit := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		// Waiting lets the Lease go before the process exits, so that another replica
+		// takes over the audit at once rather than when the Lease expires.
+		defer wg.Wait()
+		defer stopAudit()
+		wg.Go(func() { auditor.Run(auditCtx) })
 	}
 	return webhook.Run(ctx, f.opts)
 }
@@ -120,4 +146,80 @@ func tuneGC() int {
 	}
 	debug.SetGCPercent(defaultGCPercent)
 	return defaultGCPercent
+}
+
+// defaultAuditLease is the Lease's name when --audit-lease names none.
+const defaultAuditLease = "tandem-audit"
+
+// serviceAccountNamespace is where the kubelet writes the pod's namespace.
+const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+// newAuditMonitor makes the monitor behind --audit-interval; nil when it is off.
+func newAuditMonitor(f *serveFlags, cluster *rest.Config, log *slog.Logger) (*audit.Monitor, error) {
+	if f.auditInterval < 0 {
+		return nil, fmt.Errorf("--audit-interval must not be negative")
+	}
+	if f.auditInterval == 0 {
+		return nil, nil
+	}
+	if cluster == nil {
+		return nil, fmt.Errorf("--audit-interval needs a cluster: --kubeconfig, or run in a pod")
+	}
+	namespace, name, err := auditLease(f.auditLease)
+	if err != nil {
+		return nil, err
+	}
+	identity, err := auditIdentity()
+	if err != nil {
+		return nil, err
+	}
+	meta, err := metadata.NewForConfig(cluster)
+	if err != nil {
+		return nil, err
+	}
+	leases, err := kubernetes.NewForConfig(cluster)
+	if err != nil {
+		return nil, err
+	}
+	// The audit reads the file at each count rather than sharing the server's copy, so
+	// that it follows the same reloads; the embedded default never changes.
+	current := func() (*config.Config, error) { return config.Load(f.opts.ConfigFile) }
+	if f.opts.ConfigFile == "" {
+		current = func() (*config.Config, error) { return f.opts.Config, nil }
+	}
+	return audit.NewMonitor(audit.MonitorOptions{
+		Metadata: meta, Leases: leases.CoordinationV1(), LeaseNamespace: namespace, LeaseName: name,
+		Identity: identity, Interval: f.auditInterval, Config: current, Log: log,
+	})
+}
+
+// auditLease parses --audit-lease; its namespace defaults to the pod's, from
+// $POD_NAMESPACE (the downward API) or the service account's namespace file.
+func auditLease(flag string) (namespace, name string, err error) {
+	if flag != "" {
+		namespace, name, ok := strings.Cut(flag, "/")
+		if !ok || namespace == "" || name == "" || strings.Contains(name, "/") {
+			return "", "", fmt.Errorf("--audit-lease must be NAMESPACE/NAME, not %q", flag)
+		}
+		return namespace, name, nil
+	}
+	namespace = os.Getenv("POD_NAMESPACE")
+	if namespace == "" {
+		data, err := os.ReadFile(serviceAccountNamespace)
+		if err != nil {
+			return "", "", fmt.Errorf("--audit-lease: no namespace given and not in a pod (%v): give --audit-lease NAMESPACE/NAME", err)
+		}
+		namespace = strings.TrimSpace(string(data))
+	}
+	return namespace, defaultAuditLease, nil
+}
+
+// auditIdentity names this replica in the Lease: the host name (the pod's name in a
+// pod), and random bytes so that two processes on one host differ too.
+func auditIdentity() (string, error) {
+	host, err := os.Hostname()
+	if err != nil {
+		return "", err
+	}
+	return host + "_" + rand.Text()[:8], nil
 }

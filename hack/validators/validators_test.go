@@ -6,6 +6,8 @@
 //
 // jsonscan is Tandem's scanner (pure Go); sonic is bytedance/sonic's validator (native
 // SIMD code); fastjson is valyala/fastjson's; encoding/json is the standard library's.
+// BenchmarkReadReview (review_test.go) reads the fields as well, with jsonscan and with
+// go-json-experiment's jsontext.Decoder.
 package validators
 
 import (

@@ -73,8 +73,8 @@ func splitPath(path string) []string {
 		case '[':
 			flush()
 			end := strings.IndexByte(path[i:], ']')
-			if end < 0 {
-				end = len(path) - i - 1
+			if end < 0 { // unclosed, as a key of the user's may be: the rest is the step
+				end = len(path) - i
 			}
 			inner := path[i+1 : i+end]
 			if _, err := strconv.Atoi(inner); err == nil {

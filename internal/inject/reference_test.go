@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	kjson "sigs.k8s.io/json"
 )
 
 // checkPatch proves a patch right independently of the patch builder: it applies the plan
@@ -16,11 +17,14 @@ func checkPatch(raw, patch []byte, p *plan) error {
 	if err != nil {
 		return fmt.Errorf("the patch does not apply: %w\npatch: %s", err, patch)
 	}
+	// Decoded as the API server decodes them, member names matching case-sensitively:
+	// encoding/json would take "Containers" for "containers", which the API server and
+	// the engine leave alone as an unknown field.
 	var got, want corev1.Pod
-	if err := json.Unmarshal(patched, &got); err != nil {
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(patched, &got); err != nil {
 		return fmt.Errorf("the patched pod does not decode: %w", err)
 	}
-	if err := json.Unmarshal(raw, &want); err != nil {
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(raw, &want); err != nil {
 		return err
 	}
 	if err := applyPlanTyped(&want, p); err != nil {

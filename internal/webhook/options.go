@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/rest"
 
 	"github.com/tandem-io/tandem/internal/config"
@@ -51,6 +52,10 @@ type Options struct {
 	// ShutdownTimeout bounds waiting for requests in flight; default 25 s, inside the
 	// default 30 s a pod is given to stop.
 	ShutdownTimeout time.Duration
+
+	// Collectors are served on /metrics beside the server's own metrics, from the same
+	// registry: what other parts of the process compute (the audit's gauges).
+	Collectors []prometheus.Collector
 
 	Logger *slog.Logger
 }

@@ -57,6 +57,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: opts, log: opts.Logger, metrics: newMetrics(opts.CAExpiry)}
+	for _, c := range opts.Collectors {
+		if err := s.metrics.registry.Register(c); err != nil {
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+	}
 	s.certs = &certReloader{certFile: opts.CertFile, keyFile: opts.KeyFile, metrics: s.metrics, log: s.log}
 	if err := s.certs.reload(); err != nil {
 		return nil, err

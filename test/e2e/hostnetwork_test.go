@@ -66,4 +66,3 @@ func (w *recordedWarnings) all() string {
 	defer w.mu.Unlock()
 	return strings.Join(w.list, "\n")
 }
-

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
@@ -36,6 +38,12 @@ func checkRBAC(t *testing.T, ns, name, secret string) {
 		{true, []string{"list", "mutatingwebhookconfigurations/" + name}},
 		{true, []string{"watch", "mutatingwebhookconfigurations/" + name}},
 		{true, []string{"update", "mutatingwebhookconfigurations/" + name}},
+		// The audit (audit.enabled).
+		{true, []string{"list", "pods", "--all-namespaces"}},
+		{true, []string{"watch", "pods", "--all-namespaces"}},
+		{true, []string{"create", "leases", "-n", ns}},
+		{true, []string{"get", "leases/" + name + "-audit", "-n", ns}},
+		{true, []string{"update", "leases/" + name + "-audit", "-n", ns}},
 
 		{false, []string{"get", "secret/other", "-n", ns}},
 		{false, []string{"list", "secrets", "-n", ns}},
@@ -52,6 +60,11 @@ func checkRBAC(t *testing.T, ns, name, secret string) {
 		{false, []string{"get", "pods", "-n", ns}},
 		{false, []string{"create", "pods", "-n", "default"}},
 		{false, []string{"get", "configmaps", "-n", ns}},
+		{false, []string{"update", "leases/other", "-n", ns}},
+		{false, []string{"delete", "leases/" + name + "-audit", "-n", ns}},
+		{false, []string{"list", "leases", "-n", ns}},
+		{false, []string{"create", "leases", "-n", "default"}},
+		{false, []string{"list", "replicasets", "--all-namespaces"}},
 	} {
 		args := append([]string{"--kubeconfig", cp.KubeconfigPath, "auth", "can-i", "--as", as}, c.args...)
 		out, err := exec.CommandContext(t.Context(), cp.KubectlPath, args...).Output()
@@ -201,4 +214,22 @@ func scaledToZero(t *testing.T) {
 	kubectl(t, "", "scale", "deployment/"+release, "-n", helmNS, "--replicas=2")
 	waitReplicas(t, helmNS, release, 2)
 	active(t, plain, "after scaling back up")
+}
+
+// checkAuditLease waits until one of the Tandem pods holds the audit's Lease: the
+// election works with the rights the chart grants.
+func checkAuditLease(t *testing.T, ns, lease string) {
+	t.Helper()
+	var holder string
+	err := wait.PollUntilContextTimeout(t.Context(), time.Second, time.Minute, true, func(ctx context.Context) (bool, error) {
+		l, err := client.CoordinationV1().Leases(ns).Get(ctx, lease, metav1.GetOptions{})
+		if err != nil || l.Spec.HolderIdentity == nil {
+			return false, nil
+		}
+		holder = *l.Spec.HolderIdentity
+		return slices.ContainsFunc(tandemPods(t, ns), func(p corev1.Pod) bool { return strings.HasPrefix(holder, p.Name+"_") }), nil
+	})
+	if err != nil {
+		t.Errorf("the Lease %s/%s is not held by a Tandem pod (holder %q): %v", ns, lease, holder, err)
+	}
 }

@@ -49,6 +49,9 @@ func TestHelmInstall(t *testing.T) {
 		"--set", "image.repository=" + strings.Split(images.TandemTag, ":")[0],
 		"--set", "image.tag=" + strings.Split(images.TandemTag, ":")[1],
 		"--set", "image.pullPolicy=Never",
+		// The audit's rights are checked with the rest: it adds a ClusterRole rule and the
+		// Role's Lease rules.
+		"--set", "audit.enabled=true",
 		"--set-file", "config=" + tandemtest.RepoFile("examples", "demo", "config.yaml")}, shortLived...)
 	helm(t, args...)
 	t.Cleanup(func() {
@@ -64,6 +67,7 @@ func TestHelmInstall(t *testing.T) {
 	})
 	t.Run("RBAC is what docs/install.md says", func(t *testing.T) {
 		checkRBAC(t, helmNS, release, certSecret)
+		checkAuditLease(t, helmNS, release+"-audit")
 	})
 	pods := tandemtest.Namespace(t, client, nil)
 	t.Run("deleting a replica under load loses no pod", func(t *testing.T) {

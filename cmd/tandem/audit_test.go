@@ -1,0 +1,95 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runAuditCLI runs the command line in-process and returns the exit status audit ends
+// the process with, or -1 when it does not end it itself.
+func runAuditCLI(t *testing.T, args ...string) (code int, stderr string, err error) {
+	t.Helper()
+	code = -1
+	saved := auditExit
+	auditExit = func(c int) {
+		if code < 0 {
+			code = c
+		}
+	}
+	t.Cleanup(func() { auditExit = saved })
+	_, stderr, err = run(t, "", append([]string{"audit"}, args...)...)
+	return code, stderr, err
+}
+
+// What keeps audit from answering ends it with status 2, never main's 1, which means
+// "some pods need a restart".
+func TestAuditExitsWith2WhenItCannotSay(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing")
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"an unknown flag":           {[]string{"--bogus"}, "unknown flag: --bogus"},
+		"an argument":               {[]string{"shop"}, `audit takes no arguments, got ["shop"]`},
+		"an unknown output":         {[]string{"-o", "yaml"}, `--output must be text or json, not "yaml"`},
+		"a namespace and all":       {[]string{"-n", "shop", "-A"}, "--namespace and --all-namespaces exclude each other"},
+		"a configuration not there": {[]string{"--config", missing}, missing},
+		"a kubeconfig that is not":  {[]string{"--kubeconfig", missing}, "kubeconfig"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, stderr, err := runAuditCLI(t, tc.args...)
+			if code != 2 || err == nil {
+				t.Fatalf("exit status %d, error %v; want 2 and an error", code, err)
+			}
+			if !strings.HasPrefix(stderr, "tandem audit: ") || !strings.Contains(stderr, tc.want) {
+				t.Errorf("stderr %q, want it to say %q", stderr, tc.want)
+			}
+		})
+	}
+}
+
+// Audit flags of serve that cannot work are refused before anything starts.
+func TestServeRefusesAuditFlagsThatCannotWork(t *testing.T) {
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	certs := []string{"--tls-cert-file", "tls.crt", "--tls-key-file", "tls.key"}
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"a negative interval":   {[]string{"--audit-interval", "-1m", "--kubeconfig", kubeconfig}, "--audit-interval must not be negative"},
+		"no cluster":            {[]string{"--audit-interval", "1m"}, "--audit-interval needs a cluster"},
+		"a bare Lease name":     {[]string{"--audit-interval", "1m", "--kubeconfig", kubeconfig, "--audit-lease", "tandem-audit"}, `--audit-lease must be NAMESPACE/NAME, not "tandem-audit"`},
+		"a Lease name too deep": {[]string{"--audit-interval", "1m", "--kubeconfig", kubeconfig, "--audit-lease", "a/b/c"}, `--audit-lease must be NAMESPACE/NAME, not "a/b/c"`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, _, err := run(t, "", append(append([]string{"serve"}, certs...), tc.args...)...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an error saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestAuditLeaseDefaultsToThePodsNamespace(t *testing.T) {
+	t.Setenv("POD_NAMESPACE", "tandem-system")
+	for flag, want := range map[string][2]string{
+		"":                  {"tandem-system", "tandem-audit"},
+		"infra/tandem-lead": {"infra", "tandem-lead"},
+	} {
+		ns, name, err := auditLease(flag)
+		if err != nil || ns != want[0] || name != want[1] {
+			t.Errorf("auditLease(%q) = %q, %q, %v; want %q, %q", flag, ns, name, err, want[0], want[1])
+		}
+	}
+}

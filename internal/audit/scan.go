@@ -1,0 +1,168 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/metadata"
+
+	"github.com/tandem-io/tandem/internal/config"
+	"github.com/tandem-io/tandem/internal/inject"
+)
+
+var (
+	podsResource        = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
+	namespacesResource  = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+	replicaSetsResource = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}
+	jobsResource        = schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}
+)
+
+// unfinishedPods is the field selector of the pods worth auditing: a pod that succeeded
+// or failed runs nothing more, and Jobs keep theirs around long after.
+const unfinishedPods = "status.phase!=Succeeded,status.phase!=Failed"
+
+// pageSize bounds each list response, so that a cluster's pods come in pages instead of
+// one response of hundreds of megabytes.
+const pageSize = 500
+
+// Scan audits the pods of namespace (every namespace when empty) against cfg, and groups
+// those with findings by owner. It reads metadata only: the pods', their namespaces', and
+// that of the ReplicaSets and Jobs that own pods with findings.
+func Scan(ctx context.Context, client metadata.Interface, cfg *config.Config, namespace string) (Report, error) {
+	namespaces, err := namespaceLabels(ctx, client, namespace)
+	if err != nil {
+		return Report{}, err
+	}
+	var report Report
+	var findings []Finding
+	owners := &resolver{client: client, parents: map[Ref]Ref{}}
+	err = list(ctx, client.Resource(podsResource).Namespace(namespace), metav1.ListOptions{FieldSelector: unfinishedPods},
+		func(pod *metav1.PartialObjectMetadata) error {
+			if pod.DeletionTimestamp != nil {
+				return nil // on its way out
+			}
+			report.Audited++
+			ns, ok := namespaces[pod.Namespace]
+			if !ok { // created after the namespaces were listed
+				ns = inject.Namespace{Name: pod.Namespace}
+			}
+			a := inject.AuditPod(pod.Labels, pod.Annotations, ns, cfg)
+			if len(a.Missing) == 0 && len(a.Outdated) == 0 {
+				return nil
+			}
+			owner, err := owners.owner(ctx, pod)
+			if err != nil {
+				return err
+			}
+			findings = append(findings, Finding{Pod: pod.Name, Owner: owner, Missing: a.Missing, Outdated: a.Outdated})
+			return nil
+		})
+	if err != nil {
+		return Report{}, err
+	}
+	report.Owners = Group(findings)
+	return report, nil
+}
+
+// namespaceLabels reads the labels of namespace, or of every namespace when it is empty.
+func namespaceLabels(ctx context.Context, client metadata.Interface, namespace string) (map[string]inject.Namespace, error) {
+	namespaces := map[string]inject.Namespace{}
+	add := func(m *metav1.PartialObjectMetadata) error {
+		namespaces[m.Name] = inject.Namespace{Name: m.Name, Labels: m.Labels, LabelsKnown: true}
+		return nil
+	}
+	if namespace != "" {
+		m, err := client.Resource(namespacesResource).Get(ctx, namespace, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("reading namespace %s: %w", namespace, err)
+		}
+		return namespaces, add(m)
+	}
+	if err := list(ctx, client.Resource(namespacesResource), metav1.ListOptions{}, add); err != nil {
+		return nil, fmt.Errorf("listing namespaces: %w", err)
+	}
+	return namespaces, nil
+}
+
+// list calls each for every object, a page at a time.
+func list(ctx context.Context, client metadata.ResourceInterface, opts metav1.ListOptions, each func(*metav1.PartialObjectMetadata) error) error {
+	opts.Limit = pageSize
+	for {
+		page, err := client.List(ctx, opts)
+		if err != nil {
+			return err
+		}
+		for i := range page.Items {
+			if err := each(&page.Items[i]); err != nil {
+				return err
+			}
+		}
+		if page.Continue == "" {
+			return nil
+		}
+		opts.Continue = page.Continue
+	}
+}
+
+// maxChain bounds climbing controller references: Kubernetes' own chains are two steps
+// (Pod → ReplicaSet → Deployment), and a loop written by a faulty controller must not
+// hang the audit.
+const maxChain = 4
+
+// resolver climbs a pod's controller references to the workload to act on.
+type resolver struct {
+	client metadata.Interface
+	// parents caches the controller of each ReplicaSet and Job read (itself when it has
+	// none, or is gone): the pods of one workload share them.
+	parents map[Ref]Ref
+}
+
+// owner returns the top of pod's controller chain, climbing through ReplicaSets (to
+// their Deployment) and Jobs (to their CronJob); a pod nothing controls is its own owner.
+func (r *resolver) owner(ctx context.Context, pod *metav1.PartialObjectMetadata) (Ref, error) {
+	c := metav1.GetControllerOfNoCopy(pod)
+	if c == nil {
+		return Ref{APIVersion: "v1", Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name}, nil
+	}
+	ref := Ref{APIVersion: c.APIVersion, Kind: c.Kind, Namespace: pod.Namespace, Name: c.Name}
+	for range maxChain {
+		var resource schema.GroupVersionResource
+		switch {
+		case ref.is("apps", "ReplicaSet"):
+			resource = replicaSetsResource
+		case ref.is("batch", "Job"):
+			resource = jobsResource
+		default:
+			return ref, nil
+		}
+		parent, err := r.parent(ctx, resource, ref)
+		if err != nil || parent == ref {
+			return parent, err
+		}
+		ref = parent
+	}
+	return ref, nil
+}
+
+func (r *resolver) parent(ctx context.Context, resource schema.GroupVersionResource, ref Ref) (Ref, error) {
+	if p, ok := r.parents[ref]; ok {
+		return p, nil
+	}
+	parent := ref
+	m, err := r.client.Resource(resource).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		// Deleted since: its pods are being garbage-collected, and are what to act on.
+	case err != nil:
+		return Ref{}, fmt.Errorf("reading the %s %s/%s that controls pods: %w", ref.Kind, ref.Namespace, ref.Name, err)
+	default:
+		if c := metav1.GetControllerOfNoCopy(m); c != nil {
+			parent = Ref{APIVersion: c.APIVersion, Kind: c.Kind, Namespace: ref.Namespace, Name: c.Name}
+		}
+	}
+	r.parents[ref] = parent
+	return parent, nil
+}
