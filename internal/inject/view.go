@@ -262,9 +262,14 @@ func (d *viewDecoder) containers(f *containerFields, out []containerView) []cont
 		return out
 	}
 	for d.s.NextElement() && d.ok() {
-		if !d.objectAt(field, "[]") {
+		// A null container is an error, not one to leave out: the API server reads it as
+		// an empty container, so every index after it would be off by one in the patch,
+		// and no patch can add a member to it.
+		if d.s.Peek() != '{' {
+			d.wrong(field, "[]", "an object")
 			continue
 		}
+		d.s.BeginObject()
 		out = slices.Grow(out, 1)[:len(out)+1]
 		c := &out[len(out)-1]
 		*c = containerView{Ports: c.Ports[:0], Env: c.Env[:0], VolumeMounts: c.VolumeMounts[:0]}
@@ -292,10 +297,13 @@ func (d *viewDecoder) ports(field string, out []portView) []portView {
 		return out
 	}
 	for d.s.NextElement() && d.ok() {
-		if !d.objectAt(field, "[]") {
+		var p portView
+		if null := d.s.Peek() == 'n'; !d.objectAt(field, "[]") {
+			if null { // an empty port, as the API server reads it
+				out = append(out, p)
+			}
 			continue
 		}
-		var p portView
 		for key, ok := d.s.NextKey(); ok && d.ok(); key, ok = d.s.NextKey() {
 			switch string(key) {
 			case "containerPort":
@@ -329,8 +337,9 @@ func (d *viewDecoder) names(field, key, suffix string, out []string) []string {
 	for d.s.NextElement() && d.ok() {
 		switch d.s.Peek() {
 		case '{':
-		case 'n':
+		case 'n': // an empty element, as the API server reads it: appends go after it
 			d.s.Null()
+			out = append(out, "")
 			continue
 		default:
 			d.wrong(field, "[]", "an object")

@@ -53,8 +53,8 @@ import (
 //     rejects), and a container or init container that is null (no patch can add a
 //     member to it). Any other rejection fails the test.
 //
-// One more difference is a defect, not a choice: null elements of lists (see
-// withoutNullElements).
+// Null elements of lists are read as the API server reads them: an empty element (a
+// null container is refused, as above), so indexes in the patch stay right.
 
 // podFacts is everything the view reads, in a form both readers fill.
 type podFacts struct {
@@ -234,7 +234,6 @@ func compareViewWithTyped(raw []byte) (viewOutcome, error) {
 		return 0, fmt.Errorf("the view rejects a pod the typed decode accepts: %v", viewErr)
 	}
 	want := factsOfTyped(&typed)
-	withoutNullElements(&want, &shape)
 	want.normalize()
 	for _, v := range []struct {
 		name string
@@ -308,48 +307,6 @@ func depth(raw []byte) int {
 		}
 	}
 	return deepest
-}
-
-// withoutNullElements takes out of want the elements that are null in the input, in
-// every list the view reads. The typed decode, like the API server, makes a zero element
-// of each; view.go drops them. That is a defect, described here so that the comparison
-// goes on finding others: the patch then addresses every container after a null one by
-// the wrong index (and the null one cannot take a member), and it replaces a list such
-// as "env": [null] instead of appending to it, so the patch does not apply or drops the
-// element. Pods from the API server never hold null elements; manifests given to
-// `tandem inject` may. Once view.go rejects a null container and reads other null
-// elements as empty ones, the seeds with null elements fail until this function and its
-// call are deleted.
-func withoutNullElements(want *podFacts, shape *podShape) {
-	inner := func(c *containerFacts, s *containerShape) {
-		c.Ports = dropNulls(c.Ports, s.Ports, nil)
-		c.Env = dropNulls(c.Env, s.Env, nil)
-		c.VolumeMounts = dropNulls(c.VolumeMounts, s.VolumeMounts, nil)
-	}
-	spec := &shape.Spec
-	want.Containers = dropNulls(want.Containers, spec.Containers, inner)
-	want.InitContainers = dropNulls(want.InitContainers, spec.InitContainers, inner)
-	want.Volumes = dropNulls(want.Volumes, spec.Volumes, nil)
-	want.ImagePullSecrets = dropNulls(want.ImagePullSecrets, spec.ImagePullSecrets, nil)
-}
-
-// dropNulls returns the elements of typed whose counterpart in shape (the same list) is
-// not null, after calling inner on each kept element.
-func dropNulls[T, S any](typed []T, shape []*S, inner func(*T, *S)) []T {
-	if len(shape) != len(typed) {
-		return typed // let the comparison show it
-	}
-	var out []T
-	for i, s := range shape {
-		if s == nil {
-			continue
-		}
-		if inner != nil {
-			inner(&typed[i], s)
-		}
-		out = append(out, typed[i])
-	}
-	return out
 }
 
 // TestViewMatchesCorev1 generates pods as JSON text, written by hand so that it holds
@@ -467,9 +424,9 @@ func FuzzViewMatchesCorev1(f *testing.F) {
 	})
 }
 
-// TestTypedDecodeKeepsNullElements keeps withoutNullElements honest: the typed decode
-// does make a zero element of a null one, so the function takes out something real.
-func TestTypedDecodeKeepsNullElements(t *testing.T) {
+// Null elements are read as empty ones, as the typed decode (and the API server) reads
+// them, so that the patch appends after them rather than replacing the list.
+func TestViewReadsNullElementsAsEmpty(t *testing.T) {
 	raw := []byte(`{"spec":{"containers":[{"name":"a","env":[null,{"name":"E"}]}],"volumes":[null]}}`)
 	var typed corev1.Pod
 	if err := kjson.UnmarshalCaseSensitivePreserveInts(raw, &typed); err != nil {

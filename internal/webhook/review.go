@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/tandem-io/tandem/internal/inject"
 	"github.com/tandem-io/tandem/internal/jsonscan"
@@ -104,6 +105,11 @@ func checkReview(rv *review) error {
 	}
 	if rv.uid == "" {
 		return errors.New("the AdmissionReview has no request.uid")
+	}
+	if !utf8.ValidString(rv.uid) {
+		// The response must echo the uid, and JSON can only carry valid UTF-8: the echo
+		// would differ, and the API server would refuse the answer without saying why.
+		return errors.New("request.uid is not valid UTF-8")
 	}
 	return nil
 }
