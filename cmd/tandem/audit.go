@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/metadata"
@@ -18,10 +17,6 @@ import (
 // unreadable configuration, an API error): a CI job must tell that from "some pods need
 // a restart", which is 1, main's status for any error.
 const auditExitError = 2
-
-// auditExit ends the process; main maps every error to 1, so audit ends it itself for 2.
-// Tests replace it to read the status.
-var auditExit = os.Exit
 
 var errAuditFindings = errors.New("some pods lack sidecars they asked for or carry outdated ones; restart what the audit lists")
 
@@ -132,10 +127,8 @@ func auditCluster(kubeconfig string) (*rest.Config, error) {
 	return rc, nil
 }
 
-// auditFailure reports err and ends the process with auditExitError. It returns err only
-// when a test has replaced auditExit.
+// auditFailure reports err and has tandem exit with auditExitError.
 func auditFailure(cmd *cobra.Command, err error) error {
 	fmt.Fprintln(cmd.ErrOrStderr(), "tandem audit:", err)
-	auditExit(auditExitError)
-	return err
+	return &exitStatus{code: auditExitError, err: err}
 }

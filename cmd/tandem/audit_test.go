@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,14 +13,11 @@ import (
 func runAuditCLI(t *testing.T, args ...string) (code int, stderr string, err error) {
 	t.Helper()
 	code = -1
-	saved := auditExit
-	auditExit = func(c int) {
-		if code < 0 {
-			code = c
-		}
-	}
-	t.Cleanup(func() { auditExit = saved })
 	_, stderr, err = run(t, "", append([]string{"audit"}, args...)...)
+	var status *exitStatus
+	if errors.As(err, &status) {
+		code = status.code
+	}
 	return code, stderr, err
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
@@ -20,10 +19,6 @@ import (
 // "could not say" from "no", which is main's status for any error, 1
 // (docs/annotations.md).
 const explainExitUsage = 2
-
-// explainExit ends the process. main maps every error to status 1, so explain ends the
-// process itself for status 2; tests replace explainExit to read the status instead.
-var explainExit = os.Exit
 
 // errExplainMissing is what main prints, on stderr, when explain's answer is "no".
 var errExplainMissing = errors.New("some pods or pod templates do not get every sidecar they ask for")
@@ -162,12 +157,10 @@ func explainManifests(cmd *cobra.Command, f *explainFlags, cfg *config.Config) (
 	return pods, nil
 }
 
-// explainUsageFailure reports err as main would and ends the process with
-// explainExitUsage. It returns err only when a test has replaced explainExit.
+// explainUsageFailure reports err as main would and has tandem exit with explainExitUsage.
 func explainUsageFailure(cmd *cobra.Command, err error) error {
 	fmt.Fprintln(cmd.ErrOrStderr(), "tandem:", err)
-	explainExit(explainExitUsage)
-	return err
+	return &exitStatus{code: explainExitUsage, err: err}
 }
 
 // explainOneArg accepts exactly one argument, what.

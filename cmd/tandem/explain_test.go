@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,17 +23,11 @@ import (
 // would end with: the one explain passes to exit, else main's 1 for an error, else 0.
 func runExplain(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	exited := -1
-	explainExit = func(code int) {
-		if exited < 0 {
-			exited = code
-		}
-	}
-	t.Cleanup(func() { explainExit = os.Exit })
 	stdout, stderr, err := run(t, stdin, args...)
+	var status *exitStatus
 	switch {
-	case exited >= 0:
-		code = exited
+	case errors.As(err, &status):
+		code = status.code
 	case err != nil:
 		code, stderr = 1, stderr+"tandem: "+err.Error()+"\n"
 	}

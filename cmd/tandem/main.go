@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -12,11 +13,26 @@ import (
 )
 
 func main() {
-	if err := newRootCommand().Execute(); err != nil {
+	err := newRootCommand().Execute()
+	var status *exitStatus
+	switch {
+	case errors.As(err, &status):
+		os.Exit(status.code) // the command has said why
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "tandem:", err)
 		os.Exit(1)
 	}
 }
+
+// exitStatus ends tandem with another status than 1, once the command has reported err:
+// explain and audit keep 1 for "some pod lacks its sidecars" and 2 for "cannot say".
+type exitStatus struct {
+	code int
+	err  error
+}
+
+func (e *exitStatus) Error() string { return e.err.Error() }
+func (e *exitStatus) Unwrap() error { return e.err }
 
 func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
