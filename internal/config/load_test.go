@@ -156,6 +156,22 @@ func TestHashChangesWithDefinition(t *testing.T) {
 	}
 }
 
+func TestSHA256IsTheFileDigest(t *testing.T) {
+	// sha256sum of this text: what an operator compares tandem_config_info with.
+	const text = "sidecars:\n- name: p\n  labels: {a: b}\n"
+	cfg, err := Parse([]byte(text), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := Parse([]byte(text+"# a comment\n"), "")
+	if want := "884abc3a4910d9eff22a477687e17bf570c68baa7346a9bd3bba32d80f935335"; cfg.SHA256 != want {
+		t.Errorf("SHA256 %q, want %s as sha256sum prints it", cfg.SHA256, want)
+	}
+	if cfg.SHA256 == other.SHA256 {
+		t.Error("two different files have the same SHA256")
+	}
+}
+
 func TestLoadMissingFile(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "absent.yaml"))
 	if err == nil || !os.IsNotExist(unwrapAll(err)) {

@@ -78,6 +78,9 @@ type Config struct {
 	byName   map[string]*Sidecar
 	// Source names where the config came from, for messages.
 	Source string
+	// SHA256 is the hex digest of the bytes it was parsed from, so that an operator can
+	// tell which version of a file each replica serves (sha256sum prints the same).
+	SHA256 string
 }
 
 // Sidecar returns the sidecar called name, or nil.

@@ -33,6 +33,10 @@ func TestReadErrorsNameTheDocument(t *testing.T) {
 		"a scalar document":   {"kind: Pod\n---\njust text\n", "document 2: not a Kubernetes object"},
 		"broken YAML":         {"kind: Pod\n---\na: [b\n", "document 2: not valid YAML or JSON"},
 		"a list at top level": {"- a\n- b\n", "document 1: not a Kubernetes object"},
+		// YAML reads this 1,025-byte key as a flow-mapping entry without a value, but could
+		// not write it back.
+		"a key too long to write back": {"kind: Pod\n---\n{" + strings.Repeat("k", 1025) + "}\n", "document 2: a mapping key is 1025 bytes long"},
+		"a nested key too long":        {`{"kind":"Pod","spec":{"containers":[{"` + strings.Repeat("k", 1025) + `":null}]}}`, "document 1: a mapping key is 1025 bytes long"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

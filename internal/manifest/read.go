@@ -31,7 +31,7 @@ func Read(data []byte) ([]Document, error) {
 		if err != nil {
 			return nil, fmt.Errorf("document %d: %w", n, err)
 		}
-		js, err := yaml.YAMLToJSON(raw)
+		js, err := toJSON(raw)
 		if err != nil {
 			return nil, fmt.Errorf("document %d: not valid YAML or JSON: %w", n, err)
 		}
@@ -47,6 +47,15 @@ func Read(data []byte) ([]Document, error) {
 	}
 }
 
+// toJSON converts a YAML document to JSON; a JSON one is taken as it is, so that JSON the
+// YAML parser has limits on (keys over 1024 bytes) still gets the error that explains.
+func toJSON(raw []byte) ([]byte, error) {
+	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '{' && json.Valid(t) {
+		return t, nil
+	}
+	return yaml.YAMLToJSON(raw)
+}
+
 func decodeObject(js []byte) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.UseNumber()
@@ -54,7 +63,36 @@ func decodeObject(js []byte) (map[string]any, error) {
 	if err := dec.Decode(&obj); err != nil || obj == nil {
 		return nil, errors.New("not a Kubernetes object (a mapping with apiVersion and kind)")
 	}
+	if err := checkKeys(obj); err != nil {
+		return nil, err
+	}
 	return obj, nil
+}
+
+// maxKeyLen is the longest mapping key YAML writes as a plain key and reads back; the
+// YAML side of the JSON round trip refuses longer ones, so they are refused on input
+// rather than after the work is done.
+const maxKeyLen = 1024
+
+func checkKeys(v any) error {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, child := range v {
+			if len(k) > maxKeyLen {
+				return fmt.Errorf("a mapping key is %d bytes long (it starts %.20q); keys longer than %d bytes cannot be written back as YAML", len(k), k, maxKeyLen)
+			}
+			if err := checkKeys(child); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for _, child := range v {
+			if err := checkKeys(child); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // WriteYAML writes the documents as multi-document YAML.

@@ -1,13 +1,15 @@
 package webhook
 
 import (
-	"github.com/tandem-io/tandem/internal/inject"
 	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tandem-io/tandem/internal/config"
+	"github.com/tandem-io/tandem/internal/inject"
 )
 
 // The result label of tandem_admission_requests_total.
@@ -30,6 +32,7 @@ type metrics struct {
 	duration       prometheus.Histogram
 	configReloads  *prometheus.CounterVec
 	configLastGood prometheus.Gauge
+	configInfo     *prometheus.GaugeVec // one series: the configuration serving now
 	certExpiry     *prometheus.GaugeVec // by kind: serving, and ca when the server is told it
 }
 
@@ -61,12 +64,16 @@ func newMetrics(caExpiry func() time.Time) *metrics {
 			Name: "tandem_config_last_reload_successful",
 			Help: "1 if the last load of the configuration file succeeded, 0 if it failed.",
 		}),
+		configInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tandem_config_info",
+			Help: "Always 1; its sha256 label is the SHA-256 of the configuration serving now, as sha256sum prints it for the file.",
+		}, []string{"sha256"}),
 		certExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "tandem_certificate_expiry_timestamp_seconds",
 			Help: "When a certificate expires, in seconds since the Unix epoch: the serving certificate in use (kind=serving), and the CA when Tandem manages it (kind=ca).",
 		}, []string{"kind"}),
 	}
-	m.registry.MustRegister(m.requests, m.injections, m.duration, m.configReloads, m.configLastGood,
+	m.registry.MustRegister(m.requests, m.injections, m.duration, m.configReloads, m.configLastGood, m.configInfo,
 		expiryCollector{m.certExpiry, caExpiry},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -104,14 +111,23 @@ func operationLabel(operation string) string {
 	return "unknown"
 }
 
-func (m *metrics) observeConfigReload(ok bool) {
-	if ok {
-		m.configReloads.WithLabelValues("success").Inc()
-		m.configLastGood.Set(1)
+// observeConfigReload records a load of the configuration file: cfg is what loaded, nil
+// when it failed.
+func (m *metrics) observeConfigReload(cfg *config.Config) {
+	if cfg == nil {
+		m.configReloads.WithLabelValues("failure").Inc()
+		m.configLastGood.Set(0)
 		return
 	}
-	m.configReloads.WithLabelValues("failure").Inc()
-	m.configLastGood.Set(0)
+	m.configReloads.WithLabelValues("success").Inc()
+	m.observeConfig(cfg)
+}
+
+// observeConfig records that cfg serves from now on.
+func (m *metrics) observeConfig(cfg *config.Config) {
+	m.configLastGood.Set(1)
+	m.configInfo.Reset()
+	m.configInfo.WithLabelValues(cfg.SHA256).Set(1)
 }
 
 // expiryCollector reads the CA's expiry when scraped: the CA is renewed by another

@@ -38,7 +38,7 @@ func (r *configReloader) reload() {
 		cfg, err = config.Parse(data, r.path)
 	}
 	if err != nil {
-		r.metrics.observeConfigReload(false)
+		r.metrics.observeConfigReload(nil)
 		msg := "configuration rejected; the last good configuration keeps serving"
 		if r.current.Load() == nil {
 			msg = "configuration rejected; not ready until a valid one is loaded"
@@ -47,8 +47,8 @@ func (r *configReloader) reload() {
 		return
 	}
 	r.current.Store(cfg)
-	r.metrics.observeConfigReload(true)
-	r.log.Info("configuration loaded", "file", r.path, "sidecars", cfg.Names())
+	r.metrics.observeConfigReload(cfg)
+	r.log.Info("configuration loaded", "file", r.path, "sha256", cfg.SHA256, "sidecars", cfg.Names())
 }
 
 // fingerprint identifies the outcome of reading some files: their content, or the error.

@@ -77,8 +77,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.reloader.reload()
 	} else {
 		s.config.Store(opts.Config)
-		s.metrics.configLastGood.Set(1)
-		s.log.Info("configuration loaded; it is not a file, so it is never reloaded", "source", opts.Config.Source, "sidecars", opts.Config.Names())
+		s.metrics.observeConfig(opts.Config)
+		s.log.Info("configuration loaded; it is not a file, so it is never reloaded", "source", opts.Config.Source, "sha256", opts.Config.SHA256, "sidecars", opts.Config.Names())
 	}
 	namespaces, native, err := s.connect(ctx)
 	if err != nil {

@@ -3,8 +3,10 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"net"
 	"net/http"
@@ -143,6 +145,14 @@ func TestServerKeepsTheLastGoodConfigAndTakesTheNextGoodOne(t *testing.T) {
 	if !injected("proxy") {
 		t.Fatal("the first configuration does not serve")
 	}
+	servingIs := func(data []byte) {
+		t.Helper()
+		sum := sha256.Sum256(data)
+		if got, _ := ts.metricIfPresent(t, `tandem_config_info{sha256="`+hex.EncodeToString(sum[:])+`"}`); got != 1 {
+			t.Errorf("tandem_config_info does not name the SHA-256 of the configuration serving")
+		}
+	}
+	servingIs(good)
 
 	volume.write(t, map[string][]byte{"config.yaml": []byte("sidecars:\n  - name: broken\n    containers: 42\n")})
 	eventually(t, "the broken configuration is counted as a failed reload", func() bool {
@@ -155,6 +165,7 @@ func TestServerKeepsTheLastGoodConfigAndTakesTheNextGoodOne(t *testing.T) {
 	if got := ts.metric(t, "tandem_config_last_reload_successful"); got != 0 {
 		t.Errorf("tandem_config_last_reload_successful = %v after a failure", got)
 	}
+	servingIs(good)
 	if status, _ := get(t, "http://"+ts.Addrs().Health+"/readyz"); status != http.StatusOK {
 		t.Errorf("readyz %d: a broken reload must not make the server unready while a good config serves", status)
 	}
@@ -163,6 +174,11 @@ func TestServerKeepsTheLastGoodConfigAndTakesTheNextGoodOne(t *testing.T) {
 	eventually(t, "the next good configuration is taken", func() bool { return injected("extra") })
 	if got := ts.metric(t, `tandem_config_reloads_total{result="success"}`); got != 2 {
 		t.Errorf("successful reloads = %v, want 2 (the first load and the fix)", got)
+	}
+	servingIs(configWithExtra(t))
+	sum := sha256.Sum256(good)
+	if _, found := ts.metricIfPresent(t, `tandem_config_info{sha256="`+hex.EncodeToString(sum[:])+`"}`); found {
+		t.Error("tandem_config_info still has a series for the configuration replaced")
 	}
 }
 

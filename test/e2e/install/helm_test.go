@@ -2,7 +2,8 @@ package install
 
 import (
 	"context"
-	"fmt"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"slices"
@@ -112,17 +113,30 @@ func TestHelmInstall(t *testing.T) {
 			t.Fatal(err)
 		}
 		helm(t, "upgrade", release, chart, "--namespace", helmNS, "--reuse-values", "--set-file", "config="+file)
-		// The kubelet refreshes the ConfigMap volume on its next sync, then Tandem reloads.
-		var label string
+		// The kubelet refreshes the ConfigMap volume on its next sync, then each replica
+		// reloads on its own: wait until every one logs the new file's digest, so that no
+		// later step meets a replica that still serves the old one.
+		cm, err := client.CoreV1().ConfigMaps(helmNS).Get(t.Context(), release+"-config", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256([]byte(cm.Data["config.yaml"]))
+		digest := hex.EncodeToString(sum[:])
 		err = wait.PollUntilContextTimeout(t.Context(), time.Second, startTimeout, true, func(ctx context.Context) (bool, error) {
-			p, err := client.CoreV1().Pods(pods).Create(ctx, gatedPod("", map[string]string{"tandem.io/inject": "seed"}), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-			if label = "(" + fmt.Sprint(err) + ")"; err == nil {
-				label = p.Labels["foo"]
+			for _, p := range tandemPods(t, helmNS) {
+				log, err := client.CoreV1().Pods(helmNS).GetLogs(p.Name, &corev1.PodLogOptions{Container: "tandem"}).DoRaw(ctx)
+				if err != nil || !strings.Contains(string(log), digest) {
+					return false, nil
+				}
 			}
-			return label == "upgraded", nil
+			return true, nil
 		})
 		if err != nil {
-			t.Fatalf("pods still get foo=%s after the upgrade: %v", label, err)
+			t.Fatalf("not every replica logged loading the configuration with sha256 %s: %v\n%s", digest, err, tandemLogs(t, helmNS))
+		}
+		p, err := client.CoreV1().Pods(pods).Create(t.Context(), gatedPod("", map[string]string{"tandem.io/inject": "seed"}), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil || p.Labels["foo"] != "upgraded" {
+			t.Fatalf("after every replica reloaded, a pod gets foo=%q (%v), want upgraded", p.Labels["foo"], err)
 		}
 		after := tandemPods(t, helmNS)
 		for _, p := range after {
