@@ -1,5 +1,6 @@
 // Command tandem injects sidecars into Kubernetes pods: as a mutating admission webhook
-// (tandem serve) and offline (tandem inject). See the README and docs/.
+// (tandem serve), offline (tandem inject), or compiled to admission policy (tandem
+// compile). See the README and docs/.
 package main
 
 import (
@@ -41,7 +42,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInjectCommand(), newValidateCommand(), newVersionCommand(), newServeCommand(), newExplainCommand(), newAuditCommand())
+	root.AddCommand(newInjectCommand(), newValidateCommand(), newVersionCommand(), newServeCommand(), newExplainCommand(), newAuditCommand(), newCompileCommand())
 	return root
 }
 

@@ -182,7 +182,7 @@ func mustPart(path, name string, v any) Part {
 	if err != nil {
 		panic(fmt.Sprintf("config: %s: template parsed once but not twice: %v", path, err))
 	}
-	return Part{Name: name, JSON: j}
+	return Part{Name: name, JSON: j, Source: v}
 }
 
 // keyedParts prepares a labels or annotations map, sorted by key so output is stable.

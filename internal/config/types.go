@@ -128,6 +128,9 @@ type Part struct {
 	Name  string
 	Ports []Port
 	JSON  *tmpl.JSON
+	// Source is the part as the file wrote it, decoded (numbers as json.Number), its
+	// templates unparsed: what a compiler to another form starts from.
+	Source any
 }
 
 // Port is a container port as clashes are checked: number and protocol.

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/yaml"
+
+	"github.com/tandem-io/tandem/internal/policy"
+)
+
+func newCompileCommand() *cobra.Command {
+	var (
+		configPath, output string
+		opts               policy.Options
+	)
+	cmd := &cobra.Command{
+		Use:   "compile [--config FILE] [--partial] [--name NAME] [-o yaml|json]",
+		Short: "Compile the configuration to admission policies that inject without the webhook",
+		Long: `compile writes the MutatingAdmissionPolicy that injects the configured sidecars inside
+the API server (Kubernetes >= 1.32 with the API enabled; on by default from 1.37), the
+ValidatingAdmissionPolicy that refuses the pods Tandem refuses, with the same messages,
+and their bindings. Apply them with kubectl apply -f. See docs/policy.md.
+
+A sidecar that CEL cannot express exactly is named with the field at fault, and nothing
+is written. With --partial the others are compiled; pods that ask for one of those left
+out are left to the webhook, whole.`,
+		Example: `  tandem compile --config config.yaml > policies.yaml
+  tandem compile --config config.yaml --partial -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "yaml" && output != "json" {
+				return fmt.Errorf("-o %q: the formats are yaml and json", output)
+			}
+			cfg, err := loadConfig(configPath)
+			if err != nil {
+				return err
+			}
+			out, err := policy.Compile(cfg, opts)
+			if err != nil {
+				return err
+			}
+			if len(out.Webhook) > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "tandem: left to the webhook (pods that ask for one of them are not injected by the policy): %s\n", strings.Join(out.Webhook, ", "))
+				for _, p := range out.Problems {
+					fmt.Fprintln(cmd.ErrOrStderr(), "  "+p.String())
+				}
+			}
+			return writeObjects(cmd.OutOrStdout(), out, output)
+		},
+	}
+	addConfigFlag(cmd, &configPath)
+	flags := cmd.Flags()
+	flags.BoolVar(&opts.Partial, "partial", false, "compile the sidecars that can be and leave the others to the webhook")
+	flags.StringVar(&opts.Name, "name", "tandem", "name of the policies and their bindings")
+	flags.StringVarP(&output, "output", "o", "yaml", "output format: yaml or json")
+	return cmd
+}
+
+// writeObjects writes the objects as multi-document YAML, or as a JSON v1 List, as
+// kubectl does; the YAML starts with a comment saying what was left out.
+func writeObjects(w io.Writer, out *policy.Output, format string) error {
+	if format == "json" {
+		items := make([]runtime.RawExtension, len(out.Objects))
+		for i, o := range out.Objects {
+			items[i].Object = o
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
+	}
+	fmt.Fprintf(w, "# Compiled by tandem compile: %s.\n", summary(out))
+	for _, o := range out.Objects {
+		data, err := yaml.Marshal(o)
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(w, "---\n%s", data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func summary(out *policy.Output) string {
+	s := "the policy injects " + strings.Join(out.Compiled, ", ")
+	if len(out.Webhook) > 0 {
+		s += "; pods that ask for " + strings.Join(out.Webhook, ", ") + " are left to the webhook"
+	}
+	return s
+}

@@ -1,0 +1,172 @@
+package policy
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// quote writes s as a CEL string literal. Only what CEL requires is escaped, so that the
+// compiled policy reads like its configuration.
+func quote(s string) string {
+	var b strings.Builder
+	b.WriteByte('\'')
+	for _, r := range s {
+		switch {
+		case r == '\'' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r < 0x20 || r == 0x7f || r == utf8.RuneError:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
+
+// quoteList writes a list of string literals.
+func quoteList(items []string) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = quote(s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// goQuoted is what Go's %q makes of a name the configuration holds: the messages the
+// engine formats with %q, precomputed.
+func goQuoted(s string) string { return strconv.Quote(s) }
+
+// literal writes a JSON value decoded from the configuration as a CEL value. Template
+// strings go through str, which turns them into CEL string expressions.
+func literal(path string, v any, str func(path, s string) (string, error)) (string, error) {
+	switch v := v.(type) {
+	case nil:
+		return "null", nil
+	case bool:
+		return strconv.FormatBool(v), nil
+	case string:
+		e, err := str(path, v)
+		if err != nil {
+			return "", &fieldError{path: path, err: err}
+		}
+		return e, nil
+	case json.Number:
+		if _, err := v.Int64(); err == nil {
+			return v.String(), nil
+		}
+		f, err := v.Float64()
+		if err != nil {
+			return "", fmt.Errorf("%s: number %s has no CEL form", path, v)
+		}
+		return strconv.FormatFloat(f, 'g', -1, 64) + suffixIfIntegral(f), nil
+	case []any:
+		items := make([]string, len(v))
+		for i, e := range v {
+			s, err := literal(fmt.Sprintf("%s[%d]", path, i), e, str)
+			if err != nil {
+				return "", err
+			}
+			items[i] = s
+		}
+		return "[" + strings.Join(dynIfMixed(items, v), ", ") + "]", nil
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		values := make([]string, len(keys))
+		raw := make([]any, len(keys))
+		for i, k := range keys {
+			s, err := literal(joinPath(path, k), v[k], str)
+			if err != nil {
+				return "", err
+			}
+			values[i], raw[i] = s, v[k]
+		}
+		values = dynIfMixed(values, raw)
+		entries := make([]string, len(keys))
+		for i, k := range keys {
+			entries[i] = quote(k) + ": " + values[i]
+		}
+		return "{" + strings.Join(entries, ", ") + "}", nil
+	}
+	return "", fmt.Errorf("%s: a %T has no CEL form", path, v)
+}
+
+// suffixIfIntegral keeps a float written as 1e3 a double in CEL.
+func suffixIfIntegral(f float64) string {
+	if s := strconv.FormatFloat(f, 'g', -1, 64); !strings.ContainsAny(s, ".eE") {
+		return ".0"
+	}
+	return ""
+}
+
+// dynIfMixed wraps the elements in dyn() unless all are strings, or all numbers of one
+// kind, or all booleans: CEL types a list or map literal by its elements, and rejects
+// one whose elements differ.
+func dynIfMixed(items []string, raw []any) []string {
+	kind := func(v any) string {
+		switch v := v.(type) {
+		case string, bool:
+			return fmt.Sprintf("%T", v)
+		case json.Number:
+			if _, err := v.Int64(); err == nil {
+				return "int"
+			}
+			return "double"
+		}
+		return "other"
+	}
+	same := true
+	for _, v := range raw {
+		if k := kind(v); k == "other" || k != kind(raw[0]) {
+			same = false
+		}
+	}
+	if same {
+		return items
+	}
+	out := make([]string, len(items))
+	for i, s := range items {
+		out[i] = "dyn(" + s + ")"
+	}
+	return out
+}
+
+func joinPath(parent, key string) string {
+	if strings.ContainsAny(key, "./[]") {
+		return parent + "[" + key + "]"
+	}
+	if parent == "" {
+		return key
+	}
+	return parent + "." + key
+}
+
+// pointerKey escapes a map key for a JSON Pointer (RFC 6901).
+func pointerKey(k string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1")
+}
+
+// ident turns a sidecar name (a DNS label) into the start of a CEL identifier.
+func ident(name string) string {
+	return "s_" + strings.ReplaceAll(name, "-", "_")
+}
+
+// fieldError names the field whose value has no CEL form.
+type fieldError struct {
+	path string
+	err  error
+}
+
+func (e *fieldError) Error() string { return e.path + ": " + e.err.Error() }
+func (e *fieldError) Unwrap() error { return e.err }

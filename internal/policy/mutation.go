@@ -1,0 +1,137 @@
+package policy
+
+import (
+	"sort"
+	"strings"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+)
+
+// additions: what the injected sidecars add, as lists in config order, with what the pod
+// already has (and what an earlier sidecar added) left out, as the engine does.
+func (p *program) additions() {
+	each := func(parts func(*sidecarCEL) []string) string {
+		var terms []string
+		for _, sc := range p.sidecars {
+			if items := parts(sc); len(items) > 0 {
+				// dyn: sidecars' parts are maps of different shapes, and CEL types a list
+				// by its elements.
+				terms = append(terms, "(variables."+sc.id+"_ok ? [dyn("+strings.Join(items, "), dyn(")+")] : [])")
+			}
+		}
+		return joinOr(terms, " + ", "[]")
+	}
+	p.v("newInitContainers", each(func(sc *sidecarCEL) []string { return append(append([]string{}, sc.inits...), sc.natives...) }))
+	p.v("newContainers", each(func(sc *sidecarCEL) []string { return sc.containers }))
+	p.v("newVolumes", each(func(sc *sidecarCEL) []string { return sc.volumes }))
+	p.v("allPullSecrets", each(func(sc *sidecarCEL) []string { return quotedNames(sc.sc.ImagePullSecrets) }))
+	p.v("newPullSecrets", firstOf("variables.allPullSecrets", "")+
+		".filter(s, !(s in object.spec.?imagePullSecrets.orValue([]).map(x, x.?name.orValue(''))))")
+	// Env vars by name and mounts by path: the first sidecar's wins, and the pod's own
+	// container keeps what it set.
+	p.v("allEnv", each(func(sc *sidecarCEL) []string { return sc.env }))
+	p.v("newEnv", "object.spec.?containers.orValue([]).map(c, "+firstOf("variables.allEnv", ".name")+
+		".filter(e, !(e.name in c.?env.orValue([]).map(x, x.name))))")
+	p.v("allMounts", each(func(sc *sidecarCEL) []string { return sc.mounts }))
+	p.v("newMounts", "object.spec.?containers.orValue([]).map(c, "+firstOf("variables.allMounts", ".mountPath")+
+		".filter(e, !(e.mountPath in c.?volumeMounts.orValue([]).map(x, x.mountPath))))")
+}
+
+// firstOf keeps the first element of list for each key; field names the key in an
+// element ("" for the element itself).
+func firstOf(list, field string) string {
+	keyOf := func(elem string) string { return elem + field }
+	return "lists.range(size(" + list + ")).filter(i, " + list + ".map(e, " + keyOf("e") + ").indexOf(" + keyOf(list+"[i]") + ") == i).map(i, " + list + "[i])"
+}
+
+func quotedNames(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = quote(n)
+	}
+	return out
+}
+
+// mutation is the JSON Patch, as CEL: adds only, nothing the pod has replaced, the
+// engine's order of containers; lists and maps the pod lacks are added whole.
+func (p *program) mutation() string {
+	ops := []string{
+		p.keyOps("labels", func(sc *sidecarCEL) []keyed { return sc.labels }, ""),
+		p.keyOps("annotations", func(sc *sidecarCEL) []keyed { return sc.annotations }, "variables.status"),
+		insertFront("/spec/initContainers", "object.spec.?initContainers", "variables.newInitContainers"),
+		appendAll("/spec/containers", "object.spec.?containers", "variables.newContainers"),
+		appendAll("/spec/volumes", "object.spec.?volumes", "variables.newVolumes"),
+		appendAll("/spec/imagePullSecrets", "object.spec.?imagePullSecrets", "variables.newPullSecrets.map(s, {'name': s})"),
+		perContainer("env", "variables.newEnv"),
+		perContainer("volumeMounts", "variables.newMounts"),
+	}
+	return "!variables.active ? [] :\n" + strings.Join(ops, "\n+ ")
+}
+
+// keyOps adds labels or annotations the pod lacks, each from the first injected sidecar
+// that sets it; last, when not empty, is the status annotation's value.
+func (p *program) keyOps(field string, parts func(*sidecarCEL) []keyed, last string) string {
+	providers := map[string][]string{} // key -> "ok ? value" in config order
+	for _, sc := range p.sidecars {
+		for _, kv := range parts(sc) {
+			providers[kv.key] = append(providers[kv.key], "variables."+sc.id+"_ok", kv.value)
+		}
+	}
+	keys := make([]string, 0, len(providers))
+	for k := range providers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	existing := "variables." + field
+	var ops, conds []string
+	for _, k := range keys {
+		pv := providers[k]
+		var any, value []string
+		for i := 0; i < len(pv); i += 2 {
+			any = append(any, pv[i])
+			value = append(value, pv[i]+" ? "+pv[i+1]+" : ")
+		}
+		cond := "!(" + quote(k) + " in " + existing + ") && (" + strings.Join(any, " || ") + ")"
+		conds = append(conds, "("+cond+")")
+		ops = append(ops, "("+cond+" ? [JSONPatch{op: 'add', path: "+quote("/metadata/"+field+"/"+pointerKey(k))+", value: "+strings.Join(value, "")+"''}] : [])")
+	}
+	if last != "" {
+		conds = append(conds, "true")
+		ops = append(ops, "[JSONPatch{op: 'add', path: "+quote("/metadata/"+field+"/"+pointerKey(statusKey))+", value: "+last+"}]")
+	}
+	if len(ops) == 0 {
+		return "[]"
+	}
+	// Adding under a map the pod lacks needs the map first.
+	create := "(!has(object.metadata." + field + ") && (" + strings.Join(conds, " || ") + ") ? [JSONPatch{op: 'add', path: " + quote("/metadata/"+field) + ", value: {}}] : [])"
+	return create + " + " + strings.Join(ops, " + ")
+}
+
+// insertFront puts items before the list's own, in order.
+func insertFront(path, list, items string) string {
+	return "(size(" + list + ".orValue([])) == 0 ? (size(" + items + ") == 0 ? [] : [JSONPatch{op: 'add', path: " + quote(path) + ", value: " + items + "}])" +
+		" : lists.range(size(" + items + ")).map(i, JSONPatch{op: 'add', path: " + quote(path+"/") + " + string(i), value: " + items + "[i]}))"
+}
+
+// appendAll puts items after the list's own.
+func appendAll(path, list, items string) string {
+	return "(size(" + list + ".orValue([])) == 0 ? (size(" + items + ") == 0 ? [] : [JSONPatch{op: 'add', path: " + quote(path) + ", value: " + items + "}])" +
+		" : " + items + ".map(x, JSONPatch{op: 'add', path: " + quote(path+"/-") + ", value: x}))"
+}
+
+// perContainer appends perList[i] to field of the pod's container i.
+func perContainer(field, perList string) string {
+	path := "'/spec/containers/' + string(i) + " + quote("/"+field)
+	return "lists.range(size(" + perList + ")).filter(i, size(" + perList + "[i]) > 0).map(i, " +
+		"size(object.spec.containers[i].?" + field + ".orValue([])) == 0 ? [JSONPatch{op: 'add', path: " + path + ", value: " + perList + "[i]}]" +
+		" : " + perList + "[i].map(x, JSONPatch{op: 'add', path: " + path + " + '/-', value: x})).flatten()"
+}
+
+// validation refuses, with the engine's message, the pods the engine would refuse.
+func (p *program) validation() admissionv1.Validation {
+	return admissionv1.Validation{
+		Expression:        "!(size(variables.requested) > 0 && variables.owned) || size(variables.denials) == 0",
+		MessageExpression: "variables.denials[0]",
+		Reason:            ptrReason(),
+	}
+}

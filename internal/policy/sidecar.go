@@ -1,0 +1,104 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tandem-io/tandem/internal/config"
+)
+
+// sidecarCEL is one sidecar's parts as CEL values, ready to be placed in the program.
+type sidecarCEL struct {
+	sc *config.Sidecar
+	id string // start of its variables' names
+
+	inits, natives, containers, volumes, env, mounts []string
+	labels, annotations                              []keyed
+}
+
+type keyed struct{ key, value string }
+
+// Problem is a part of a sidecar that cannot be compiled exactly.
+type Problem struct {
+	Sidecar string
+	Field   string
+	Detail  string
+}
+
+func (p Problem) String() string {
+	return fmt.Sprintf("sidecar %q: %s: %s", p.Sidecar, p.Field, p.Detail)
+}
+
+// compileSidecar translates every part of sc; it reports each part that has no exact CEL
+// form, not only the first.
+func compileSidecar(sc *config.Sidecar) (*sidecarCEL, []Problem) {
+	out := &sidecarCEL{sc: sc, id: ident(sc.Name)}
+	t := templateCEL{sidecar: sc.Name, knobs: "variables." + out.id + "_knobs"}
+	var problems []Problem
+	part := func(field string, p config.Part) string {
+		e, err := literal(field, p.Source, t.translate)
+		if err != nil {
+			var u *Unsupported
+			if !errors.As(err, &u) {
+				u = &Unsupported{What: err.Error()}
+			}
+			problems = append(problems, Problem{Sidecar: sc.Name, Field: fieldOf(err, field), Detail: u.What})
+		}
+		return e
+	}
+	list := func(field string, parts []config.Part) []string {
+		var out []string
+		for i, p := range parts {
+			out = append(out, part(fmt.Sprintf("%s[%d]", field, i), p))
+		}
+		return out
+	}
+	out.inits = list("initContainers", sc.InitContainers)
+	if sc.Native == config.NativeNever {
+		out.containers = list("containers", sc.Containers)
+	} else {
+		// The policy needs MutatingAdmissionPolicy, so Kubernetes >= 1.32: native
+		// sidecars are always there, and native: auto means native.
+		for i, p := range sc.Containers {
+			p.Source = nativeSource(p.Source)
+			out.natives = append(out.natives, part(fmt.Sprintf("containers[%d]", i), p))
+		}
+	}
+	out.volumes = list("volumes", sc.Volumes)
+	out.env = list("env", sc.Env)
+	out.mounts = list("volumeMounts", sc.VolumeMounts)
+	for _, p := range sc.Labels {
+		out.labels = append(out.labels, keyed{p.Name, part("labels["+p.Name+"]", p)})
+	}
+	for _, p := range sc.Annotations {
+		out.annotations = append(out.annotations, keyed{p.Name, part("annotations["+p.Name+"]", p)})
+	}
+	return out, problems
+}
+
+// nativeSource is a container as a native sidecar: restartPolicy Always, unless the
+// container sets one itself (the engine writes its own first, so the container's wins).
+func nativeSource(source any) any {
+	m, ok := source.(map[string]any)
+	if !ok {
+		return source
+	}
+	if _, set := m["restartPolicy"]; set {
+		return m
+	}
+	out := make(map[string]any, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	out["restartPolicy"] = "Always"
+	return out
+}
+
+// fieldOf is the field a literal error names, or field.
+func fieldOf(err error, field string) string {
+	var f *fieldError
+	if errors.As(err, &f) {
+		return f.path
+	}
+	return field
+}
