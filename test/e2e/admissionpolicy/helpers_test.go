@@ -3,11 +3,11 @@ package admissionpolicy
 import (
 	"bufio"
 	"bytes"
-	"errors"
-	"io"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
