@@ -150,18 +150,20 @@ func create(t *testing.T, ns string, pod *corev1.Pod) created {
 var tokenVolume = regexp.MustCompile(`kube-api-access-[a-z0-9]{5}`)
 
 // normalized is the pod without what the server generates (names, uid, times, status)
-// and with its namespace's name (which templates may render) replaced.
-func normalized(t *testing.T, p *corev1.Pod, ns string) map[string]any {
+// and with the names of namespaces (which templates may render) replaced.
+func normalized(t *testing.T, p *corev1.Pod, namespaces ...string) map[string]any {
 	t.Helper()
 	p = p.DeepCopy()
-	p.Name, p.Namespace, p.UID, p.ResourceVersion, p.Generation = "", "", "", "", 0
+	p.Name, p.GenerateName, p.Namespace, p.UID, p.ResourceVersion, p.Generation = "", "", "", "", "", 0
 	p.CreationTimestamp, p.ManagedFields, p.Status = metav1.Time{}, nil, corev1.PodStatus{}
 	js, err := json.Marshal(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	js = tokenVolume.ReplaceAll(js, []byte("kube-api-access"))
-	js = bytes.ReplaceAll(js, []byte(ns), []byte("NAMESPACE"))
+	for _, ns := range namespaces {
+		js = bytes.ReplaceAll(js, []byte(ns), []byte("NAMESPACE"))
+	}
 	var m map[string]any
 	if err := json.Unmarshal(js, &m); err != nil {
 		t.Fatal(err)
@@ -181,4 +183,14 @@ func namespaceFor(t *testing.T, data []byte, path string) string {
 		}
 	}
 	return tandemtest.Namespace(t, client, labels)
+}
+
+// waitUntil polls cond for up to a minute: policies and bindings take effect a moment
+// after they are created.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(t.Context(), 250*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) { return cond(), nil })
+	if err != nil {
+		t.Fatalf("%s: not after a minute (%v)", what, err)
+	}
 }
