@@ -1,14 +1,10 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/runtime"
-	"sigs.k8s.io/yaml"
 
 	"github.com/tandem-io/tandem/internal/policy"
 )
@@ -50,7 +46,10 @@ out are left to the webhook, whole.`,
 					fmt.Fprintln(cmd.ErrOrStderr(), "  "+p.String())
 				}
 			}
-			return writeObjects(cmd.OutOrStdout(), out, output)
+			if output == "json" {
+				return out.WriteJSON(cmd.OutOrStdout())
+			}
+			return out.WriteYAML(cmd.OutOrStdout())
 		},
 	}
 	addConfigFlag(cmd, &configPath)
@@ -59,37 +58,4 @@ out are left to the webhook, whole.`,
 	flags.StringVar(&opts.Name, "name", "tandem", "name of the policies and their bindings")
 	flags.StringVarP(&output, "output", "o", "yaml", "output format: yaml or json")
 	return cmd
-}
-
-// writeObjects writes the objects as multi-document YAML, or as a JSON v1 List, as
-// kubectl does; the YAML starts with a comment saying what was left out.
-func writeObjects(w io.Writer, out *policy.Output, format string) error {
-	if format == "json" {
-		items := make([]runtime.RawExtension, len(out.Objects))
-		for i, o := range out.Objects {
-			items[i].Object = o
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
-	}
-	fmt.Fprintf(w, "# Compiled by tandem compile: %s.\n", summary(out))
-	for _, o := range out.Objects {
-		data, err := yaml.Marshal(o)
-		if err != nil {
-			return err
-		}
-		if _, err := fmt.Fprintf(w, "---\n%s", data); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func summary(out *policy.Output) string {
-	s := "the policy injects " + strings.Join(out.Compiled, ", ")
-	if len(out.Webhook) > 0 {
-		s += "; pods that ask for " + strings.Join(out.Webhook, ", ") + " are left to the webhook"
-	}
-	return s
 }

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -69,12 +70,14 @@ func literal(path string, v any, str func(path, s string) (string, error)) (stri
 		return strconv.FormatFloat(f, 'g', -1, 64) + suffixIfIntegral(f), nil
 	case []any:
 		items := make([]string, len(v))
+		var errs []error // every field CEL cannot express, not only the first
 		for i, e := range v {
 			s, err := literal(fmt.Sprintf("%s[%d]", path, i), e, str)
-			if err != nil {
-				return "", err
-			}
+			errs = append(errs, err)
 			items[i] = s
+		}
+		if err := errors.Join(errs...); err != nil {
+			return "", err
 		}
 		return "[" + strings.Join(dynIfMixed(items, v), ", ") + "]", nil
 	case map[string]any:
@@ -85,12 +88,14 @@ func literal(path string, v any, str func(path, s string) (string, error)) (stri
 		sort.Strings(keys)
 		values := make([]string, len(keys))
 		raw := make([]any, len(keys))
+		var errs []error
 		for i, k := range keys {
 			s, err := literal(joinPath(path, k), v[k], str)
-			if err != nil {
-				return "", err
-			}
+			errs = append(errs, err)
 			values[i], raw[i] = s, v[k]
+		}
+		if err := errors.Join(errs...); err != nil {
+			return "", err
 		}
 		values = dynIfMixed(values, raw)
 		entries := make([]string, len(keys))

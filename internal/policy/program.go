@@ -222,7 +222,9 @@ func clashes(sc *sidecarCEL, earlier []*sidecarCEL) []string {
 	for _, list := range [][]config.Part{sc.sc.InitContainers, sc.sc.Containers} {
 		for _, c := range list {
 			owner(quote(c.Name)+" in variables.podNames", "'the pod'", string(inject.ReasonNameClash), fmt.Sprintf("container name %q", c.Name),
-				func(o *config.Sidecar) bool { return hasPart(o.Containers, c.Name) || hasPart(o.InitContainers, c.Name) })
+				func(o *config.Sidecar) bool {
+					return hasPart(o.Containers, c.Name) || hasPart(o.InitContainers, c.Name)
+				})
 			for _, port := range c.Ports {
 				key := quote(fmt.Sprintf("%d/%s", port.Number, port.Protocol))
 				owner("variables.podPorts.exists(x, x.p == "+key+")", "'container \"' + variables.podPorts.filter(x, x.p == "+key+")[0].c + '\" of the pod'",
@@ -312,7 +314,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
-
 
 func ptrReason() *metav1.StatusReason {
 	r := metav1.StatusReasonInvalid

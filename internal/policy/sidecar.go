@@ -37,7 +37,7 @@ func compileSidecar(sc *config.Sidecar) (*sidecarCEL, []Problem) {
 	var problems []Problem
 	part := func(field string, p config.Part) string {
 		e, err := literal(field, p.Source, t.translate)
-		if err != nil {
+		for _, err := range flatten(err) {
 			var u *Unsupported
 			if !errors.As(err, &u) {
 				u = &Unsupported{What: err.Error()}
@@ -101,4 +101,20 @@ func fieldOf(err error, field string) string {
 		return f.path
 	}
 	return field
+}
+
+// flatten lists the errors errors.Join put together.
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range joined.Unwrap() {
+		out = append(out, flatten(e)...)
+	}
+	return out
 }
