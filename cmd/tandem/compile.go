@@ -18,7 +18,7 @@ func newCompileCommand() *cobra.Command {
 		Use:   "compile [--config FILE] [--partial] [--name NAME] [-o yaml|json]",
 		Short: "Compile the configuration to admission policies that inject without the webhook",
 		Long: `compile writes the MutatingAdmissionPolicy that injects the configured sidecars inside
-the API server (Kubernetes >= 1.32 with the API enabled; on by default from 1.37), the
+the API server (admissionregistration.k8s.io/v1, which Kubernetes 1.37 serves), the
 ValidatingAdmissionPolicy that refuses the pods Tandem refuses, with the same messages,
 and their bindings. Apply them with kubectl apply -f. See docs/policy.md.
 

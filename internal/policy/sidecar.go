@@ -57,8 +57,8 @@ func compileSidecar(sc *config.Sidecar) (*sidecarCEL, []Problem) {
 	if sc.Native == config.NativeNever {
 		out.containers = list("containers", sc.Containers)
 	} else {
-		// The policy needs MutatingAdmissionPolicy, so Kubernetes >= 1.32: native
-		// sidecars are always there, and native: auto means native.
+		// A cluster with MutatingAdmissionPolicy has native sidecars (Kubernetes >= 1.29),
+		// so native: auto means native.
 		for i, p := range sc.Containers {
 			p.Source = nativeSource(p.Source)
 			out.natives = append(out.natives, part(fmt.Sprintf("containers[%d]", i), p))
