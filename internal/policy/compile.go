@@ -32,7 +32,9 @@ const (
 // Output is the compiled policy.
 type Output struct {
 	// Objects are the MutatingAdmissionPolicy, its binding, the
-	// ValidatingAdmissionPolicy and its binding, in the order to apply them.
+	// ValidatingAdmissionPolicy that refuses pods and its binding, and the one that warns
+	// of best-effort sidecars left out (NAME-warnings) and its binding, in the order to
+	// apply them.
 	Objects []runtime.Object
 	// Compiled names the sidecars the policy injects; Webhook those left to the webhook,
 	// each with its Problems.
@@ -130,6 +132,19 @@ func objects(meta metav1.ObjectMeta, p *program) []runtime.Object {
 			FailurePolicy:    &fail,
 		},
 	}
+	warnMeta := *meta.DeepCopy()
+	warnMeta.Name += "-warnings"
+	warnings := &admissionv1.ValidatingAdmissionPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicy"},
+		ObjectMeta: warnMeta,
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			MatchConstraints: pods.DeepCopy(),
+			MatchConditions:  []admissionv1.MatchCondition{skippedCondition()},
+			Variables:        p.selectionVars(),
+			Validations:      []admissionv1.Validation{skippedWarning()},
+			FailurePolicy:    ptr(admissionv1.Ignore),
+		},
+	}
 	return []runtime.Object{
 		mutating,
 		&admissionv1.MutatingAdmissionPolicyBinding{
@@ -145,5 +160,15 @@ func objects(meta metav1.ObjectMeta, p *program) []runtime.Object {
 				PolicyName: meta.Name, ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
 			},
 		},
+		warnings,
+		&admissionv1.ValidatingAdmissionPolicyBinding{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicyBinding"},
+			ObjectMeta: *warnMeta.DeepCopy(),
+			Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
+				PolicyName: warnMeta.Name, ValidationActions: []admissionv1.ValidationAction{admissionv1.Warn},
+			},
+		},
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+
+	"github.com/tandem-io/tandem/internal/inject"
 )
 
 // additions: what the injected sidecars add, as lists in config order, with what the pod
@@ -133,5 +135,38 @@ func (p *program) validation() admissionv1.Validation {
 		Expression:        "!(size(variables.requested) > 0 && variables.owned) || size(variables.denials) == 0",
 		MessageExpression: "variables.denials[0]",
 		Reason:            ptrReason(),
+	}
+}
+
+// selectionVars are the variables up to "owned": enough to tell whether a pod is the
+// policy's.
+func (p *program) selectionVars() []admissionv1.Variable {
+	for i, v := range p.vars {
+		if v.Name == "owned" {
+			return p.vars[:i+1]
+		}
+	}
+	panic("policy: the program has no owned variable")
+}
+
+// skippedCondition picks the pods whose status annotation records a sidecar left out:
+// the validating policy that warns sees the pod after the mutating one wrote it.
+func skippedCondition() admissionv1.MatchCondition {
+	return admissionv1.MatchCondition{Name: "sidecars-skipped", Expression: "object.metadata.?annotations[?" + quote(statusKey) + "].orValue('').contains('\"skipped\"')"}
+}
+
+// skippedWarning says, as kubectl prints warnings, which best-effort sidecars the policy
+// left out of the pod, and why: the webhook's warning for the host network, and the
+// reason for a clash (tandem explain gives its details).
+func skippedWarning() admissionv1.Validation {
+	entry := "'\"name\":\"[^\"]*\",\"reason\":\"[^\"]*\"'"
+	name, reason := "e.split('\"')[3]", "e.split('\"')[7]"
+	host := string(inject.ReasonHostNetwork)
+	message := reason + " + ': sidecar \"' + " + name + " + '\" ' + (" + reason + " == " + quote(host) + " ? " +
+		quote("is not injected into a pod on the host network, where its ports would clash with the node's (its hostNetwork setting is skip)") + " : " +
+		quote("cannot be injected (it is best effort, so the pod goes without it); tandem explain says why") + ")"
+	return admissionv1.Validation{
+		Expression:        "!variables.owned",
+		MessageExpression: "object.metadata.annotations[" + quote(statusKey) + "].findAll(" + entry + ").map(e, " + message + ").join('; ')",
 	}
 }

@@ -22,8 +22,8 @@ func TestCompiledGoldensApply(t *testing.T) {
 			if err != nil {
 				t.Fatalf("kubectl apply --dry-run=server: %v\n%s", err, out)
 			}
-			if n := strings.Count(string(out), "(server dry run)"); n != 4 {
-				t.Errorf("%d objects accepted, want the two policies and their bindings:\n%s", n, out)
+			if n := strings.Count(string(out), "(server dry run)"); n != 6 {
+				t.Errorf("%d objects accepted, want the three policies and their bindings:\n%s", n, out)
 			}
 		})
 	}

@@ -119,6 +119,8 @@ func hasContainer(list []corev1.Container, name string) bool {
 
 func deletePolicies(t *testing.T, name string) {
 	ctx, api := context.Background(), client.AdmissionregistrationV1()
+	_ = api.ValidatingAdmissionPolicyBindings().Delete(ctx, name+"-warnings", metav1.DeleteOptions{})
+	_ = api.ValidatingAdmissionPolicies().Delete(ctx, name+"-warnings", metav1.DeleteOptions{})
 	_ = api.MutatingAdmissionPolicyBindings().Delete(ctx, name, metav1.DeleteOptions{})
 	_ = api.MutatingAdmissionPolicies().Delete(ctx, name, metav1.DeleteOptions{})
 	_ = api.ValidatingAdmissionPolicyBindings().Delete(ctx, name, metav1.DeleteOptions{})
