@@ -12,13 +12,13 @@ import (
 // Any configuration the loader accepts compiles, or is refused sidecar by sidecar: never a
 // panic, and every sidecar ends up on one path.
 func FuzzCompile(f *testing.F) {
-	for _, c := range goldenConfigs {
-		data, err := os.ReadFile(c.path)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
+	// Small seeds: a whole configuration costs milliseconds to load and compile, and the
+	// fuzzer gets further with short inputs.
+	data, err := os.ReadFile("testdata/partial.yaml")
+	if err != nil {
+		f.Fatal(err)
 	}
+	f.Add(data)
 	f.Add([]byte(twoUncompilable))
 	f.Add([]byte("sidecars:\n- name: a\n  namespaces: {matchExpressions: [{key: k, operator: NotIn, values: [x, y]}]}\n  labels: {x: '{{ .Pod.Label \"a\" (.Namespace.Label \"b\" \"c\") | trimPrefix \"p\" }}'}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -42,6 +42,25 @@ func FuzzCompile(f *testing.F) {
 		var b bytes.Buffer
 		if err := out.WriteYAML(&b); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// Any template the loader accepts translates to CEL or is refused with a reason; the
+// translation never panics and stays bounded.
+func FuzzTranslate(f *testing.F) {
+	for _, s := range []string{"{{ .Values.cpu }}", `x{{ .Pod.Label "a" .Namespace.Name | trimPrefix "p" | default "d" }}y`,
+		`{{ index .Pod.Annotations "k" }}`, "{{ if .Pod.Name }}a{{ else }}b{{ end }}", `{{ replace "a" "b" (trim .Pod.Name) }}`} {
+		f.Add(s)
+	}
+	tr := templateCEL{sidecar: "s", knobs: "variables.s_s_knobs"}
+	f.Fuzz(func(t *testing.T, text string) {
+		e, err := tr.translate("f", text)
+		if err != nil {
+			return
+		}
+		if len(e) > 4*maxExpression+len(text)*8 {
+			t.Fatalf("a %d-byte template became %d bytes of CEL", len(text), len(e))
 		}
 	})
 }

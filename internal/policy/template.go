@@ -17,6 +17,9 @@ type templateCEL struct {
 	knobs   string // the CEL variable holding the sidecar's knob values
 }
 
+// maxExpression bounds the CEL of one template action.
+const maxExpression = 16 << 10
+
 // Unsupported is a part of a template that has no exact CEL equivalent.
 type Unsupported struct{ What string }
 
@@ -67,6 +70,11 @@ func (t templateCEL) pipe(p *parse.PipeNode) (string, error) {
 		e, err := t.command(cmd.Args, prev)
 		if err != nil {
 			return "", err
+		}
+		// CEL has no let: a function's argument is written out each time it is used, so
+		// each nested default or trimPrefix multiplies the expression.
+		if len(e) > maxExpression {
+			return "", unsupported("the template nests functions too deeply to translate (its CEL would exceed %d bytes)", maxExpression)
 		}
 		prev = &e
 	}

@@ -49,6 +49,7 @@ func TestTemplateTranslationRefusesWhatCELCannotSayExactly(t *testing.T) {
 		{"{{ .Pod.Labels.app }}", ".Pod.Labels.app has no CEL form"},
 		{`{{ index .Values "cpu" }}`, "index is translated only into"},
 		{`{{ len .Pod.Name }}`, "the template function len has no CEL form here"},
+		{"{{ .Pod.Name" + strings.Repeat(` | trimSuffix "-"`, 12) + " }}", "nests functions too deeply"},
 	}
 	for _, tc := range tests {
 		got, err := tr.translate("f", tc.in)
