@@ -44,14 +44,16 @@ by dots (the namespace label's syntax): one per line.
 {{/*
 One webhook entry. Arguments: root (the chart's context), policy (Fail or Ignore),
 source (pod or namespace), names (this policy's sidecars), ignore (the best-effort
-sidecars), ignoreValues (namespace label values naming only best-effort sidecars).
+sidecars), ignoreValues (namespace label values naming only best-effort sidecars),
+compiled (in mode auto, the sidecars the admission policies inject; else empty).
 */}}
 {{- define "tandem.webhookEntry" -}}
 {{- $root := .root }}
 {{- $key := "tandem.io/inject" }}
 {{- $has := printf "has(object.metadata.annotations) && '%s' in object.metadata.annotations" $key }}
 {{- $names := printf "object.metadata.annotations['%s'].replace('.', ',').replace(' ', ',').split(',').filter(n, n != '' && n != 'false')" $key }}
-{{- $ignore := printf "[%s]" (include "tandem.celStrings" .ignore) -}}
+{{- $ignore := printf "[%s]" (include "tandem.celStrings" .ignore) }}
+{{- $compiled := printf "[%s]" (include "tandem.celStrings" .compiled) -}}
 - name: {{ lower .policy }}-{{ .source }}.inject.tandem.io
   admissionReviewVersions: [v1]
   sideEffects: None
@@ -108,6 +110,12 @@ sidecars), ignoreValues (namespace label values naming only best-effort sidecars
     {{- else }}
     - name: names-only-best-effort-sidecars
       expression: {{ printf "%s && %s.all(n, n in %s)" $has $names $ignore | quote }}
+    {{- end }}
+    {{- if .compiled }}
+    # Mode auto: the admission policies inject pods that name only their sidecars.
+    # Those naming another (left to the webhook, or unknown) come here.
+    - name: names-a-sidecar-the-policies-leave-to-the-webhook
+      expression: {{ printf "%s && %s.exists(n, !(n in %s))" $has $names $compiled | quote }}
     {{- end }}
     {{- else }}
     - name: no-pod-annotation
