@@ -274,11 +274,12 @@ func TestModeAuto(t *testing.T) {
 		}
 		if strings.Contains(w.Name, "-pod.") {
 			wantNames = append(wantNames, "names-a-sidecar-the-policies-leave-to-the-webhook")
-			last := w.MatchConditions[len(w.MatchConditions)-1].Expression
-			if !strings.HasSuffix(last, ".exists(n, !(n in ['seed', 'proxy', 'logs']))") {
-				t.Errorf("%s: the last matchCondition does not test the compiled sidecars: %s", w.Name, last)
+			compiled := w.MatchConditions[len(w.MatchConditions)-2].Expression
+			if !strings.HasSuffix(compiled, ".exists(n, !(n in ['seed', 'proxy', 'logs']))") {
+				t.Errorf("%s: the matchCondition before last does not test the compiled sidecars: %s", w.Name, compiled)
 			}
 		}
+		wantNames = append(wantNames, "not-injected-by-the-policies")
 		if !slices.Equal(names, wantNames) {
 			t.Errorf("%s: matchConditions %v, want %v", w.Name, names, wantNames)
 		}
@@ -385,8 +386,10 @@ func TestModeAutoRouting(t *testing.T) {
 		{name: "no annotation in an unlabelled namespace", want: notSent},
 		{name: "opt-out label with an annotation naming a compiled sidecar", annotation: new("seed"), optOut: true, want: notSent},
 		{name: "annotation naming a compiled sidecar in a namespace asking for shout", nsLabel: new("shout"), annotation: new("seed"), want: notSent, injected: true},
-		{name: "namespace label naming a compiled mandatory sidecar", nsLabel: new("seed"), want: denied, entry: failNamespace},
-		{name: "namespace label naming the compiled best-effort sidecar", nsLabel: new("logs"), want: failedOpen, entry: ignoreNamespace, injected: true},
+		// The policies inject these before webhooks run: the status annotation keeps them
+		// from the webhook, which namespaceSelector alone could not.
+		{name: "namespace label naming a compiled mandatory sidecar", nsLabel: new("seed"), want: notSent, injected: true},
+		{name: "namespace label naming the compiled best-effort sidecar", nsLabel: new("logs"), want: notSent, injected: true},
 		{name: "namespace label naming the sidecar left to the webhook", nsLabel: new("shout"), want: denied, entry: failNamespace},
 	}
 	for _, c := range cases {

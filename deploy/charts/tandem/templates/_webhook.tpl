@@ -121,6 +121,12 @@ compiled (in mode auto, the sidecars the admission policies inject; else empty).
     - name: no-pod-annotation
       expression: {{ printf "!(%s)" $has | quote }}
     {{- end }}
+    {{- if .compiled }}
+    # Mode auto: the admission policies run before webhooks, so a pod they injected
+    # arrives with the status annotation and needs no call, however it asked.
+    - name: not-injected-by-the-policies
+      expression: {{ printf "!(has(object.metadata.annotations) && '%s' in object.metadata.annotations)" "tandem.io/status" | quote }}
+    {{- end }}
 {{- end }}
 
 {{/* A list of strings as the elements of a CEL list literal. */}}
