@@ -81,14 +81,16 @@ func (l *loader) renderSample(path, sidecar, field string, v any, d *tmpl.Data, 
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		for k, e := range v {
-			out[k] = l.renderSample(path, sidecar, joinField(field, k), e, d, templated)
+			out[k] = l.renderSample(path, sidecar, JoinField(field, k), e, d, templated)
 		}
 		return out
 	}
 	return v
 }
 
-func joinField(parent, key string) string {
+// JoinField is the path of key under parent as errors name fields: containers[0].args,
+// labels[example.com/team] for keys that hold a separator.
+func JoinField(parent, key string) string {
 	if strings.ContainsAny(key, "./[]") {
 		return parent + "[" + key + "]"
 	}

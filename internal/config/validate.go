@@ -170,7 +170,7 @@ func validateKeys(path *field.Path, m map[string]string, isLabel bool, templated
 		if strings.HasPrefix(k, reservedPrefix) {
 			errs = append(errs, field.Invalid(p, k, "the tandem.io/ prefix is Tandem's own"))
 		}
-		if isLabel && !templated[joinField(path.String(), k)] {
+		if isLabel && !templated[JoinField(path.String(), k)] {
 			for _, msg := range validation.IsValidLabelValue(v) {
 				errs = append(errs, field.Invalid(p, v, msg))
 			}

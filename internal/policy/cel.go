@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tandem-io/tandem/internal/config"
 )
 
 // quote writes s as a CEL string literal. Only what CEL requires is escaped, so that the
@@ -90,7 +92,7 @@ func literal(path string, v any, str func(path, s string) (string, error)) (stri
 		raw := make([]any, len(keys))
 		var errs []error
 		for i, k := range keys {
-			s, err := literal(joinPath(path, k), v[k], str)
+			s, err := literal(config.JoinField(path, k), v[k], str)
 			errs = append(errs, err)
 			values[i], raw[i] = s, v[k]
 		}
@@ -145,16 +147,6 @@ func dynIfMixed(items []string, raw []any) []string {
 		out[i] = "dyn(" + s + ")"
 	}
 	return out
-}
-
-func joinPath(parent, key string) string {
-	if strings.ContainsAny(key, "./[]") {
-		return parent + "[" + key + "]"
-	}
-	if parent == "" {
-		return key
-	}
-	return parent + "." + key
 }
 
 // pointerKey escapes a map key for a JSON Pointer (RFC 6901).

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tandem-io/tandem/internal/inject"
 )
@@ -134,7 +135,7 @@ func (p *program) validation() admissionv1.Validation {
 	return admissionv1.Validation{
 		Expression:        "!(size(variables.requested) > 0 && variables.owned) || size(variables.denials) == 0",
 		MessageExpression: "variables.denials[0]",
-		Reason:            ptrReason(),
+		Reason:            ptr(metav1.StatusReasonInvalid),
 	}
 }
 

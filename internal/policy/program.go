@@ -2,11 +2,11 @@ package policy
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 
@@ -108,7 +108,7 @@ func (p *program) knobs() {
 	overridable := map[string]string{}
 	lists := map[string]string{}
 	for _, sc := range p.cfg.Sidecars {
-		keys := sortedKeys(sc.Overridable)
+		keys := slices.Sorted(maps.Keys(sc.Overridable))
 		lists[sc.Name] = quote("none")
 		if len(keys) > 0 {
 			lists[sc.Name] = quote(strings.Join(keys, ", "))
@@ -296,7 +296,7 @@ func joinOr(items []string, sep, empty string) string {
 // mapLiteral writes a CEL map from quoted keys to CEL values, sorted by key.
 func mapLiteral(m map[string]string, dyn bool) string {
 	var entries []string
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		v := m[k]
 		if dyn {
 			v = "dyn(" + v + ")"
@@ -304,18 +304,4 @@ func mapLiteral(m map[string]string, dyn bool) string {
 		entries = append(entries, quote(k)+": "+v)
 	}
 	return "{" + strings.Join(entries, ", ") + "}"
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func ptrReason() *metav1.StatusReason {
-	r := metav1.StatusReasonInvalid
-	return &r
 }

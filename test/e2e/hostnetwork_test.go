@@ -3,12 +3,10 @@ package e2e
 import (
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/tandem-io/tandem/test/e2e/tandemtest"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 )
 
 // A pod on the node's network asks for seed (labels only) and proxy (ports 15000 and
@@ -17,13 +15,7 @@ import (
 // the status annotation records why.
 func TestHostNetworkPodIsLeftWithoutItsSidecars(t *testing.T) {
 	ns := namespace(t, nil)
-	warnings := &recordedWarnings{}
-	cfg := rest.CopyConfig(cp.RESTConfig)
-	cfg.WarningHandler = warnings
-	c, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, warnings := tandemtest.WarningClient(t, cp.RESTConfig)
 	p := pod("host", nil, map[string]string{"tandem.io/inject": "seed,proxy"})
 	p.Spec.HostNetwork = true
 	created, err := c.CoreV1().Pods(ns).Create(t.Context(), p, metav1.CreateOptions{})
@@ -44,25 +36,7 @@ func TestHostNetworkPodIsLeftWithoutItsSidecars(t *testing.T) {
 	if len(st.Sidecars) != 0 || len(st.Skipped) != 2 || st.Skipped[0].Reason != "HostNetwork" || st.Skipped[1].Reason != "HostNetwork" {
 		t.Errorf("status %+v: want seed and proxy skipped for HostNetwork", st)
 	}
-	if got := warnings.all(); !strings.Contains(got, `HostNetwork: sidecar "proxy" is not injected into a pod on the host network`) {
+	if got := strings.Join(warnings.All(), "\n"); !strings.Contains(got, `HostNetwork: sidecar "proxy" is not injected into a pod on the host network`) {
 		t.Errorf("warnings %q lack the proxy's HostNetwork warning", got)
 	}
-}
-
-// recordedWarnings keeps the warnings the API server returns, as kubectl prints them.
-type recordedWarnings struct {
-	mu   sync.Mutex
-	list []string
-}
-
-func (w *recordedWarnings) HandleWarningHeader(_ int, _ string, text string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.list = append(w.list, text)
-}
-
-func (w *recordedWarnings) all() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return strings.Join(w.list, "\n")
 }

@@ -5,12 +5,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/tandem-io/tandem/test/e2e/tandemtest"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 )
 
 // A best-effort sidecar left out is a warning kubectl prints, on both paths: the same text
@@ -34,38 +32,15 @@ func TestBestEffortSkipsWarnOnBothPaths(t *testing.T) {
 			}
 			pod := podsOf(t, data)[0]
 			for path, want := range map[string]string{"webhook": tc.webhook, "policy": tc.policy} {
-				warnings := &collector{}
-				cfg := rest.CopyConfig(cp.RESTConfig)
-				cfg.WarningHandler = warnings
-				c, err := kubernetes.NewForConfig(cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
+				c, warnings := tandemtest.WarningClient(t, cp.RESTConfig)
 				if _, err := c.CoreV1().Pods(namespaceFor(t, data, path)).Create(t.Context(), pod.DeepCopy(), metav1.CreateOptions{}); err != nil {
 					t.Fatal(err)
 				}
 				// The API server starts a policy's warning with the policy's name.
-				if got := warnings.all(); !slices.ContainsFunc(got, func(w string) bool { return strings.Contains(w, want) }) {
+				if got := warnings.All(); !slices.ContainsFunc(got, func(w string) bool { return strings.Contains(w, want) }) {
 					t.Errorf("through the %s, warnings %q; want one saying %q", path, got, want)
 				}
 			}
 		})
 	}
-}
-
-type collector struct {
-	mu   sync.Mutex
-	list []string
-}
-
-func (c *collector) HandleWarningHeader(_ int, _ string, text string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.list = append(c.list, text)
-}
-
-func (c *collector) all() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.list)
 }
