@@ -230,9 +230,9 @@ type sample struct {
 
 // parseSamples reads the Prometheus text format into samples; a histogram or summary
 // gives its NAME_sum and NAME_count, the series the figures use.
-func parseSamples(body []byte) (samples, error) {
+func parseSamples(r io.Reader) (samples, error) {
 	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	families, err := parser.TextToMetricFamilies(r)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
@@ -313,11 +313,7 @@ func scrapeAPIServer(b *testing.B) samples {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := parseSamples(body)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return s
+	return mustParse(b, bytes.NewReader(body))
 }
 
 // scrapeTandem reads the webhook server's /metrics.
@@ -328,11 +324,12 @@ func scrapeTandem(b *testing.B) samples {
 		b.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		b.Fatal(err)
-	}
-	s, err := parseSamples(body)
+	return mustParse(b, resp.Body)
+}
+
+func mustParse(b *testing.B, r io.Reader) samples {
+	b.Helper()
+	s, err := parseSamples(r)
 	if err != nil {
 		b.Fatal(err)
 	}
