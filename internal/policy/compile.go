@@ -8,6 +8,7 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 
 	"github.com/tandem-io/tandem/internal/config"
 )
@@ -95,9 +96,9 @@ func Compile(cfg *config.Config, opts Options) (*Output, error) {
 	return out, nil
 }
 
-// objects wraps the program in the two policies and their bindings.
+// objects wraps the program in the three policies, each followed by its binding: the
+// mutating one, the validating one that refuses pods, and NAME-warnings.
 func objects(meta metav1.ObjectMeta, p *program) []runtime.Object {
-	fail := admissionv1.Fail
 	pods := &admissionv1.MatchResources{
 		// The namespaces the webhook never sees either: Kubernetes' own.
 		NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
@@ -110,65 +111,54 @@ func objects(meta metav1.ObjectMeta, p *program) []runtime.Object {
 		}}},
 	}
 	mutating := &admissionv1.MutatingAdmissionPolicy{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "MutatingAdmissionPolicy"},
+		TypeMeta:   typeMeta("MutatingAdmissionPolicy"),
 		ObjectMeta: *meta.DeepCopy(),
 		Spec: admissionv1.MutatingAdmissionPolicySpec{
 			MatchConstraints:   pods.DeepCopy(),
 			MatchConditions:    p.matchConditions(),
 			Variables:          p.vars,
 			Mutations:          []admissionv1.Mutation{{PatchType: admissionv1.PatchTypeJSONPatch, JSONPatch: &admissionv1.JSONPatch{Expression: p.mutation()}}},
-			FailurePolicy:      &fail,
+			FailurePolicy:      ptr.To(admissionv1.Fail),
 			ReinvocationPolicy: admissionv1.IfNeededReinvocationPolicy,
 		},
 	}
-	validating := &admissionv1.ValidatingAdmissionPolicy{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicy"},
+	objs := []runtime.Object{mutating, &admissionv1.MutatingAdmissionPolicyBinding{
+		TypeMeta:   typeMeta("MutatingAdmissionPolicyBinding"),
 		ObjectMeta: *meta.DeepCopy(),
-		Spec: admissionv1.ValidatingAdmissionPolicySpec{
-			MatchConstraints: pods.DeepCopy(),
-			MatchConditions:  p.matchConditions(),
-			Variables:        p.vars,
-			Validations:      []admissionv1.Validation{p.validation()},
-			FailurePolicy:    &fail,
-		},
-	}
-	warnMeta := *meta.DeepCopy()
-	warnMeta.Name += "-warnings"
-	warnings := &admissionv1.ValidatingAdmissionPolicy{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicy"},
-		ObjectMeta: warnMeta,
-		Spec: admissionv1.ValidatingAdmissionPolicySpec{
-			MatchConstraints: pods.DeepCopy(),
-			MatchConditions:  []admissionv1.MatchCondition{skippedCondition()},
-			Variables:        p.selectionVars(),
-			Validations:      []admissionv1.Validation{skippedWarning()},
-			FailurePolicy:    ptr(admissionv1.Ignore),
-		},
-	}
+		Spec:       admissionv1.MutatingAdmissionPolicyBindingSpec{PolicyName: meta.Name},
+	}}
+	objs = append(objs, validating(meta, admissionv1.Deny, admissionv1.ValidatingAdmissionPolicySpec{
+		MatchConstraints: pods.DeepCopy(),
+		MatchConditions:  p.matchConditions(),
+		Variables:        p.vars,
+		Validations:      []admissionv1.Validation{p.validation()},
+		FailurePolicy:    ptr.To(admissionv1.Fail),
+	})...)
+	warnings := *meta.DeepCopy()
+	warnings.Name += "-warnings"
+	return append(objs, validating(warnings, admissionv1.Warn, admissionv1.ValidatingAdmissionPolicySpec{
+		MatchConstraints: pods.DeepCopy(),
+		MatchConditions:  []admissionv1.MatchCondition{skippedCondition()},
+		Variables:        p.selectionVars(),
+		Validations:      []admissionv1.Validation{skippedWarning()},
+		FailurePolicy:    ptr.To(admissionv1.Ignore),
+	})...)
+}
+
+// validating is a ValidatingAdmissionPolicy and its binding with action.
+func validating(meta metav1.ObjectMeta, action admissionv1.ValidationAction, spec admissionv1.ValidatingAdmissionPolicySpec) []runtime.Object {
 	return []runtime.Object{
-		mutating,
-		&admissionv1.MutatingAdmissionPolicyBinding{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "MutatingAdmissionPolicyBinding"},
-			ObjectMeta: *meta.DeepCopy(),
-			Spec:       admissionv1.MutatingAdmissionPolicyBindingSpec{PolicyName: meta.Name},
-		},
-		validating,
+		&admissionv1.ValidatingAdmissionPolicy{TypeMeta: typeMeta("ValidatingAdmissionPolicy"), ObjectMeta: *meta.DeepCopy(), Spec: spec},
 		&admissionv1.ValidatingAdmissionPolicyBinding{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicyBinding"},
+			TypeMeta:   typeMeta("ValidatingAdmissionPolicyBinding"),
 			ObjectMeta: *meta.DeepCopy(),
 			Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
-				PolicyName: meta.Name, ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
-			},
-		},
-		warnings,
-		&admissionv1.ValidatingAdmissionPolicyBinding{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicyBinding"},
-			ObjectMeta: *warnMeta.DeepCopy(),
-			Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
-				PolicyName: warnMeta.Name, ValidationActions: []admissionv1.ValidationAction{admissionv1.Warn},
+				PolicyName: meta.Name, ValidationActions: []admissionv1.ValidationAction{action},
 			},
 		},
 	}
 }
 
-func ptr[T any](v T) *T { return &v }
+func typeMeta(kind string) metav1.TypeMeta {
+	return metav1.TypeMeta{APIVersion: admissionv1.SchemeGroupVersion.String(), Kind: kind}
+}

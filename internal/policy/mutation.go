@@ -6,6 +6,7 @@ import (
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/tandem-io/tandem/internal/inject"
 )
@@ -135,7 +136,7 @@ func (p *program) validation() admissionv1.Validation {
 	return admissionv1.Validation{
 		Expression:        "!(size(variables.requested) > 0 && variables.owned) || size(variables.denials) == 0",
 		MessageExpression: "variables.denials[0]",
-		Reason:            ptr(metav1.StatusReasonInvalid),
+		Reason:            ptr.To(metav1.StatusReasonInvalid),
 	}
 }
 
