@@ -53,6 +53,10 @@ const (
 	// ReasonInvalidRequest: the request is not a well-formed AdmissionReview, or Tandem
 	// failed to answer it (no configuration, an internal error).
 	ReasonInvalidRequest Reason = "InvalidRequest"
+	// ReasonNamespaceUnknown: the labels of the pod's namespace could not be read from
+	// the API server, so the pod cannot be judged; the call fails and the webhook
+	// entry's failurePolicy decides.
+	ReasonNamespaceUnknown Reason = "NamespaceUnknown"
 )
 
 // Reasons lists every Reason, for documentation and tests.
@@ -60,7 +64,7 @@ var Reasons = []Reason{
 	ReasonInjected, ReasonOptedOut, ReasonNothingRequested, ReasonAlreadyInjected, ReasonOutdated,
 	ReasonForeignStatus, ReasonNamespaceNotAllowed, ReasonHostNetwork, ReasonNameClash, ReasonPortClash,
 	ReasonTemplateFailed, ReasonUnknownSidecar, ReasonBadOverride, ReasonInvalidPod,
-	ReasonNotAPodCreate, ReasonInvalidRequest,
+	ReasonNotAPodCreate, ReasonInvalidRequest, ReasonNamespaceUnknown,
 }
 
 // Decision is what became of one requested sidecar.

@@ -65,7 +65,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, http.StatusBadRequest, err.Error(), start)
 		return
 	}
-	v, res, result := h.admit(r.Context(), &rv, cfg)
+	ns, err := h.podNamespace(r.Context(), &rv)
+	if err != nil {
+		h.fail(w, r, rv.operation, http.StatusServiceUnavailable, inject.ReasonNamespaceUnknown, err.Error(), start)
+		return
+	}
+	v, res, result := h.admit(&rv, ns, cfg)
 	ex.out = appendReview(ex.out[:0], &rv, &v)
 	header := w.Header()
 	header["Content-Type"] = jsonContentType
@@ -98,9 +103,18 @@ func isJSON(contentType string) bool {
 	return strings.EqualFold(strings.TrimSpace(mediaType), "application/json")
 }
 
+// podNamespace reads the labels of the namespace of a pod being created, which the engine
+// needs to decide; other requests need none.
+func (h *handler) podNamespace(ctx context.Context, rv *review) (inject.Namespace, error) {
+	if !rv.isPodCreate() || rv.pod == nil || rv.podErr != nil {
+		return inject.Namespace{}, nil
+	}
+	return h.namespaces.namespace(ctx, rv.namespace)
+}
+
 // admit decides on one review: pods being created go through the engine, everything else
 // is allowed as it is. The result names the outcome for metrics and logs.
-func (h *handler) admit(ctx context.Context, rv *review, cfg *config.Config) (verdict, inject.Result, string) {
+func (h *handler) admit(rv *review, ns inject.Namespace, cfg *config.Config) (verdict, inject.Result, string) {
 	if !rv.isPodCreate() {
 		return allowed(nil), inject.Result{Reason: inject.ReasonNotAPodCreate, Message: "not a pod being created"}, resultUnchanged
 	}
@@ -111,7 +125,6 @@ func (h *handler) admit(ctx context.Context, rv *review, cfg *config.Config) (ve
 		return denied(metav1.StatusReasonBadRequest, msg), inject.Result{Reason: inject.ReasonInvalidPod, Message: msg}, resultDenied
 	}
 	if err == nil {
-		ns := h.namespaces.namespace(ctx, rv.namespace)
 		res, err = inject.InjectPod(rv.pod, ns, cfg, h.inject)
 	}
 	if err != nil {
@@ -132,15 +145,21 @@ func (h *handler) admit(ctx context.Context, rv *review, cfg *config.Config) (ve
 }
 
 // reject answers a request that is not a well-formed AdmissionReview with an HTTP error.
-// The API server treats it as a failed call and applies the webhook's failurePolicy.
 func (h *handler) reject(w http.ResponseWriter, r *http.Request, status int, msg string, start time.Time) {
+	h.fail(w, r, "", status, inject.ReasonInvalidRequest, msg, start)
+}
+
+// fail answers with an HTTP error instead of an admission decision. The API server
+// treats it as a failed call and applies the webhook entry's failurePolicy: Fail refuses
+// the pod, Ignore admits it as it is.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, operation string, status int, reason inject.Reason, msg string, start time.Time) {
 	if status == http.StatusMethodNotAllowed {
 		w.Header()["Allow"] = allowPost
 	}
 	http.Error(w, msg, status)
-	h.metrics.observeAdmission("", resultError, &inject.Result{Reason: inject.ReasonInvalidRequest}, time.Since(start))
+	h.metrics.observeAdmission(operation, resultError, &inject.Result{Reason: reason}, time.Since(start))
 	h.log.LogAttrs(r.Context(), slog.LevelWarn, "request rejected",
-		slog.Int("status", status), slog.String("error", msg), slog.String("remote", r.RemoteAddr))
+		slog.Int("status", status), slog.String("reason", string(reason)), slog.String("error", msg), slog.String("remote", r.RemoteAddr))
 }
 
 // recoverPanic turns a panic in the engine or the handler into a 500 and a log line with

@@ -248,7 +248,9 @@ func checkPatch(t *testing.T, review, patch []byte, hasPatchType bool, wantConta
 // panickingNamespaces stands for a bug anywhere under the handler.
 type panickingNamespaces struct{}
 
-func (panickingNamespaces) namespace(context.Context, string) inject.Namespace { panic("boom") }
+func (panickingNamespaces) namespace(context.Context, string) (inject.Namespace, error) {
+	panic("boom")
+}
 
 func TestHandlerTurnsAPanicIntoAnErrorAndALogLine(t *testing.T) {
 	var logs bytes.Buffer

@@ -38,12 +38,13 @@ func testConfig(t testing.TB) *config.Config {
 	return cfg
 }
 
-// staticNamespaces knows the labels of the namespaces it holds, and no others.
+// staticNamespaces knows the labels of the namespaces it holds; of others it knows
+// nothing, as a server without a cluster.
 type staticNamespaces map[string]map[string]string
 
-func (s staticNamespaces) namespace(_ context.Context, name string) inject.Namespace {
+func (s staticNamespaces) namespace(_ context.Context, name string) (inject.Namespace, error) {
 	labels, ok := s[name]
-	return inject.Namespace{Name: name, Labels: labels, LabelsKnown: ok}
+	return inject.Namespace{Name: name, Labels: labels, LabelsKnown: ok}, nil
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

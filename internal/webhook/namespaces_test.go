@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"maps"
+	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,15 +32,16 @@ func fakeNamespaces(t *testing.T) *metadatafake.FakeMetadataClient {
 }
 
 func TestNamespaceCacheKeepsOnlyNamesAndLabels(t *testing.T) {
-	c := newNamespaceCache(fakeNamespaces(t), discardLogger())
+	client := fakeNamespaces(t)
+	c := newNamespaceCache(client, client, discardLogger())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go c.run(ctx)
 	eventually(t, "the namespace cache fills", c.synced)
 
-	ns := c.namespace(ctx, "platform")
-	if !ns.LabelsKnown || ns.Labels["team"] != "platform" {
-		t.Fatalf("namespace %+v, want the labels of platform", ns)
+	ns, err := c.namespace(ctx, "platform")
+	if err != nil || !ns.LabelsKnown || ns.Labels["team"] != "platform" {
+		t.Fatalf("namespace %+v (%v), want the labels of platform", ns, err)
 	}
 	obj, ok, err := c.informer.GetStore().GetByKey("platform")
 	if err != nil || !ok {
@@ -53,23 +55,27 @@ func TestNamespaceCacheKeepsOnlyNamesAndLabels(t *testing.T) {
 
 func TestNamespaceCacheAsksTheAPIServerWhatItDoesNotHave(t *testing.T) {
 	client := fakeNamespaces(t)
-	c := newNamespaceCache(client, discardLogger()) // never run: every lookup is a miss
+	c := newNamespaceCache(client, client, discardLogger()) // never run: every lookup is a miss
 	tests := map[string]struct {
 		name       string
 		wantKnown  bool
 		wantLabels map[string]string
+		wantErr    string
 		wantCalls  int
 	}{
 		"a namespace the API server has":  {name: "platform", wantKnown: true, wantLabels: map[string]string{"team": "platform", "tandem.io/inject": "proxy"}, wantCalls: 1},
-		"a namespace that does not exist": {name: "missing", wantKnown: false, wantCalls: 1},
+		"a namespace that does not exist": {name: "missing", wantErr: `namespace "missing" does not exist`, wantCalls: 1},
 		"no namespace at all":             {name: "", wantKnown: false, wantCalls: 0},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			client.ClearActions()
-			ns := c.namespace(context.Background(), tc.name)
+			ns, err := c.namespace(context.Background(), tc.name)
 			if ns.LabelsKnown != tc.wantKnown || !maps.Equal(ns.Labels, tc.wantLabels) {
 				t.Errorf("namespace %+v, want known %v with labels %v", ns, tc.wantKnown, tc.wantLabels)
+			}
+			if (err == nil) != (tc.wantErr == "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("error %v, want one containing %q", err, tc.wantErr)
 			}
 			if got := len(client.Actions()); got != tc.wantCalls {
 				t.Errorf("%d calls to the API server, want %d", got, tc.wantCalls)

@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"k8s.io/client-go/metadata"
-
 	"github.com/tandem-io/tandem/internal/config"
 	"github.com/tandem-io/tandem/internal/inject"
 )
@@ -105,11 +103,10 @@ func (s *Server) connect(ctx context.Context) (namespaceSource, bool, error) {
 			"nativeSidecars", native)
 		return noCluster{}, native, nil
 	}
-	client, err := metadata.NewForConfig(s.opts.Cluster)
+	s.nsCache, err = newNamespaceCacheForConfig(s.opts.Cluster, s.log)
 	if err != nil {
 		return nil, false, err
 	}
-	s.nsCache = newNamespaceCache(client, s.log)
 	s.log.Info("cluster connected", "host", s.opts.Cluster.Host, "nativeSidecars", native)
 	return s.nsCache, native, nil
 }
