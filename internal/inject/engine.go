@@ -173,10 +173,8 @@ func injectView(pod *podView, ns Namespace, cfg *config.Config, opts Options) (R
 		}
 	}
 	sidecars := resolve(sel, ns, cfg, denied)
-	overrides, err := knobValues(pod, sidecars, cfg)
-	var badKnob *Error
-	if err != nil {
-		badKnob = err.(*Error)
+	overrides, badKnob := knobValues(pod, sidecars, cfg)
+	if badKnob != nil {
 		if !slices.ContainsFunc(sidecars, func(sc *config.Sidecar) bool { return sc.Name == badKnob.Sidecar }) {
 			denied(&Error{Reason: badKnob.Reason, Status: badKnob.Status, Message: badKnob.Message})
 		}
@@ -205,7 +203,7 @@ func injectView(pod *podView, ns Namespace, cfg *config.Config, opts Options) (R
 		skipped, err := p.add(sc, values)
 		switch {
 		case err != nil:
-			denied(err.(*Error))
+			denied(err)
 		case skipped != nil:
 			res.skip(*skipped)
 		default:

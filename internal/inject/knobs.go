@@ -17,7 +17,9 @@ import (
 // nothing: no allocation). An override annotation is tandem.io/<sidecar>.<knob>; one the
 // config does not allow, or whose value does not match the knob's pattern, denies the pod
 // with the reason.
-func knobValues(pod *podView, sidecars []*config.Sidecar, cfg *config.Config) (map[string]map[string]string, error) {
+//
+// The denial is an *Error, not an error: the caller needs its reason and sidecar.
+func knobValues(pod *podView, sidecars []*config.Sidecar, cfg *config.Config) (map[string]map[string]string, *Error) {
 	var values map[string]map[string]string
 	for _, key := range knobKeys(pod.annotations()) {
 		name, knob, _ := strings.Cut(strings.TrimPrefix(key, knobPrefix), ".")

@@ -106,7 +106,7 @@ func emptied[T any](lists [][]T, n int) [][]T {
 
 // add renders sc into the plan. A clash or a template that fails denies the pod when the
 // sidecar is mandatory (an *Error), and leaves the sidecar out when not (skipped).
-func (p *plan) add(sc *config.Sidecar, values map[string]string) (skipped *SidecarDecision, err error) {
+func (p *plan) add(sc *config.Sidecar, values map[string]string) (skipped *SidecarDecision, denial *Error) {
 	reason, problems := p.clashes(sc)
 	if len(problems) == 0 {
 		if err := p.render(sc, values); err != nil {

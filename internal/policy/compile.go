@@ -92,13 +92,21 @@ func Compile(cfg *config.Config, opts Options) (*Output, error) {
 		CompiledSidecarsKey: strings.Join(out.Compiled, ","),
 		WebhookSidecarsKey:  strings.Join(out.Webhook, ","),
 	}}
-	out.Objects = objects(meta, p)
+	objs, err := objects(meta, p)
+	if err != nil {
+		return out, fmt.Errorf("compiling %s: %w", cfg.Source, err)
+	}
+	out.Objects = objs
 	return out, nil
 }
 
 // objects wraps the program in the three policies, each followed by its binding: the
 // mutating one, the validating one that refuses pods, and NAME-warnings.
-func objects(meta metav1.ObjectMeta, p *program) []runtime.Object {
+func objects(meta metav1.ObjectMeta, p *program) ([]runtime.Object, error) {
+	selection, err := p.selectionVars()
+	if err != nil {
+		return nil, err
+	}
 	pods := &admissionv1.MatchResources{
 		// The namespaces the webhook never sees either: Kubernetes' own.
 		NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
@@ -139,10 +147,10 @@ func objects(meta metav1.ObjectMeta, p *program) []runtime.Object {
 	return append(objs, validating(warnings, admissionv1.Warn, admissionv1.ValidatingAdmissionPolicySpec{
 		MatchConstraints: pods.DeepCopy(),
 		MatchConditions:  []admissionv1.MatchCondition{skippedCondition()},
-		Variables:        p.selectionVars(),
+		Variables:        selection,
 		Validations:      []admissionv1.Validation{skippedWarning()},
 		FailurePolicy:    ptr.To(admissionv1.Ignore),
-	})...)
+	})...), nil
 }
 
 // validating is a ValidatingAdmissionPolicy and its binding with action.

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"errors"
 	"sort"
 	"strings"
 
@@ -142,13 +143,13 @@ func (p *program) validation() admissionv1.Validation {
 
 // selectionVars are the variables up to "owned": enough to tell whether a pod is the
 // policy's.
-func (p *program) selectionVars() []admissionv1.Variable {
+func (p *program) selectionVars() ([]admissionv1.Variable, error) {
 	for i, v := range p.vars {
 		if v.Name == "owned" {
-			return p.vars[:i+1]
+			return p.vars[:i+1], nil
 		}
 	}
-	panic("policy: the program has no owned variable")
+	return nil, errors.New("the compiled program has no variable \"owned\"; the warning policy cannot tell which pods are its own")
 }
 
 // skippedCondition picks the pods whose status annotation records a sidecar left out:
