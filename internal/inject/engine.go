@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/tandem-io/tandem/internal/config"
 	"github.com/tandem-io/tandem/internal/jsonscan"
@@ -265,7 +266,7 @@ func allowed(sc *config.Sidecar, ns Namespace) *Error {
 		return deny(ReasonNamespaceNotAllowed, sc.Name, metav1.StatusReasonForbidden, "sidecar %q is restricted to namespaces matching %q, and the labels of namespace %q are not known to Tandem",
 			sc.Name, sc.Namespaces.String(), ns.Name)
 	}
-	if !sc.Namespaces.Matches(labelSet(ns.Labels)) {
+	if !sc.Namespaces.Matches(labels.Set(ns.Labels)) {
 		return deny(ReasonNamespaceNotAllowed, sc.Name, metav1.StatusReasonForbidden, "sidecar %q is not allowed in namespace %q: it is restricted to namespaces matching %q",
 			sc.Name, ns.Name, sc.Namespaces.String())
 	}

@@ -3,7 +3,6 @@ package inject
 import (
 	"encoding/json"
 	"slices"
-	"strings"
 
 	"github.com/tandem-io/tandem/internal/config"
 )
@@ -120,19 +119,4 @@ func AuditPod(labels, annotations map[string]string, ns Namespace, cfg *config.C
 		}
 	}
 	return a
-}
-
-// String is the audit in a few words, for logs.
-func (a Audit) String() string {
-	var parts []string
-	if len(a.Missing) > 0 {
-		parts = append(parts, "missing "+strings.Join(a.Missing, ","))
-	}
-	if len(a.Outdated) > 0 {
-		parts = append(parts, "outdated "+strings.Join(a.Outdated, ","))
-	}
-	if len(parts) == 0 {
-		return "ok"
-	}
-	return strings.Join(parts, "; ")
 }
