@@ -10,6 +10,12 @@ import (
 	"github.com/tandem-io/tandem/internal/tmpl"
 )
 
+// KeyPrefix starts every label and annotation key that is Tandem's own: tandem.io/inject,
+// tandem.io/status, the knob overrides tandem.io/<sidecar>.<knob>, and the keys on the
+// objects Tandem writes. A sidecar may not set one. It is declared here only: the
+// configuration is the layer every other package builds on.
+const KeyPrefix = "tandem.io/"
+
 // File is the configuration file as a user writes it (docs/configuration.md).
 type File struct {
 	Sidecars []SidecarSpec `json:"sidecars"`

@@ -12,8 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// reservedPrefix is Tandem's own annotation and label namespace.
-const reservedPrefix = "tandem.io/"
 
 // validateSidecar checks one decoded sidecar. templated holds the fields whose strings
 // are templates; names must not be among them, since clashes are checked before rendering.
@@ -167,8 +165,8 @@ func validateKeys(path *field.Path, m map[string]string, isLabel bool, templated
 		for _, msg := range validation.IsQualifiedName(k) {
 			errs = append(errs, field.Invalid(p, k, msg))
 		}
-		if strings.HasPrefix(k, reservedPrefix) {
-			errs = append(errs, field.Invalid(p, k, "the tandem.io/ prefix is Tandem's own"))
+		if strings.HasPrefix(k, KeyPrefix) {
+			errs = append(errs, field.Invalid(p, k, "the "+KeyPrefix+" prefix is Tandem's own"))
 		}
 		if isLabel && !templated[JoinField(path.String(), k)] {
 			for _, msg := range validation.IsValidLabelValue(v) {

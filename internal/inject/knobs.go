@@ -21,24 +21,21 @@ import (
 func knobValues(pod *podView, sidecars []*config.Sidecar, cfg *config.Config) (map[string]map[string]string, *Error) {
 	var values map[string]map[string]string
 	for _, key := range knobKeys(pod.annotations()) {
-		name, knob, _ := strings.Cut(strings.TrimPrefix(key, knobPrefix), ".")
+		name, knob, _ := strings.Cut(strings.TrimPrefix(key, config.KeyPrefix), ".")
 		sc := cfg.Sidecar(name)
 		if sc == nil {
-			return nil, deny(ReasonBadOverride, name, metav1.StatusReasonInvalid, "annotation %s names sidecar %q, which is not defined in the Tandem config (defined: %s)",
-				key, name, strings.Join(cfg.Names(), ", "))
+			return nil, deny(ReasonBadOverride, name, metav1.StatusReasonInvalid, KnobSidecarDenial(key, name, NameList(cfg.Names())))
 		}
 		if !slices.Contains(sidecars, sc) {
 			continue // a knob for a sidecar this pod does not get changes nothing
 		}
 		pattern, ok := sc.Overridable[knob]
 		if !ok {
-			return nil, deny(ReasonBadOverride, name, metav1.StatusReasonInvalid, "annotation %s: sidecar %q has no overridable knob %q (overridable: %s)",
-				key, name, knob, overridableList(sc))
+			return nil, deny(ReasonBadOverride, name, metav1.StatusReasonInvalid, KnobNameDenial(key, name, knob, OverridableList(sc)))
 		}
 		value := pod.annotations()[key]
 		if !pattern.MatchString(value) {
-			return nil, deny(ReasonBadOverride, name, metav1.StatusReasonInvalid, "annotation %s: value %q is not allowed; it must match %s",
-				key, value, pattern.String())
+			return nil, deny(ReasonBadOverride, name, metav1.StatusReasonInvalid, KnobValueDenial(key, value, pattern.String()))
 		}
 		if values[name] == nil {
 			if values == nil {
@@ -59,7 +56,7 @@ func knobValues(pod *podView, sidecars []*config.Sidecar, cfg *config.Config) (m
 func knobKeys(annotations map[string]string) []string {
 	var keys []string
 	for k := range annotations {
-		if rest, ok := strings.CutPrefix(k, knobPrefix); ok && strings.Contains(rest, ".") {
+		if rest, ok := strings.CutPrefix(k, config.KeyPrefix); ok && strings.Contains(rest, ".") {
 			keys = append(keys, k)
 		}
 	}
@@ -67,11 +64,12 @@ func knobKeys(annotations map[string]string) []string {
 	return keys
 }
 
-func overridableList(sc *config.Sidecar) string {
+// OverridableList names the knobs a pod may override, as KnobNameDenial says them.
+func OverridableList(sc *config.Sidecar) string {
 	if len(sc.Overridable) == 0 {
 		return "none"
 	}
-	return strings.Join(sortedKeys(sc.Overridable), ", ")
+	return NameList(sortedKeys(sc.Overridable))
 }
 
 func sortedKeys[V any](m map[string]V) []string {

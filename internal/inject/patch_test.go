@@ -40,13 +40,13 @@ func TestParseList(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got := parseList(tc.in)
+			got := ParseList(tc.in)
 			if len(got) != len(tc.want) {
-				t.Fatalf("parseList(%q) = %q, want %q", tc.in, got, tc.want)
+				t.Fatalf("ParseList(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 			for i := range got {
 				if got[i] != tc.want[i] {
-					t.Fatalf("parseList(%q) = %q, want %q", tc.in, got, tc.want)
+					t.Fatalf("ParseList(%q) = %q, want %q", tc.in, got, tc.want)
 				}
 			}
 		})

@@ -25,9 +25,9 @@ type Options struct {
 // Annotations on the compiled objects: what they were compiled from, and which sidecars
 // they inject. The chart reads them to route only the other pods to the webhook.
 const (
-	ConfigSHA256Key     = "tandem.io/config-sha256"
-	CompiledSidecarsKey = "tandem.io/compiled-sidecars"
-	WebhookSidecarsKey  = "tandem.io/webhook-sidecars"
+	ConfigSHA256Key     = config.KeyPrefix + "config-sha256"
+	CompiledSidecarsKey = config.KeyPrefix + "compiled-sidecars"
+	WebhookSidecarsKey  = config.KeyPrefix + "webhook-sidecars"
 )
 
 // Output is the compiled policy.
