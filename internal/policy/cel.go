@@ -56,10 +56,6 @@ func quoteList(items []string) string {
 	return "[" + strings.Join(q, ", ") + "]"
 }
 
-// goQuoted is what Go's %q makes of a name the configuration holds: the messages the
-// engine formats with %q, precomputed.
-func goQuoted(s string) string { return strconv.Quote(s) }
-
 // literal writes a JSON value decoded from the configuration as a CEL value. Template
 // strings go through str, which turns them into CEL string expressions.
 func literal(path string, v any, str func(path, s string) (string, error)) (string, error) {

@@ -7,39 +7,58 @@ import (
 	"unicode/utf8"
 )
 
-// evalString evaluates the CEL string expressions the compiler writes for messages: a
-// sum of string literals and strings.quote() of literals, with the semantics of the CEL
+// evalString evaluates the CEL string expressions the compiler writes for messages: sums
+// of string literals, parentheses and strings.quote(), with the semantics of the CEL
 // specification and of cel-go's strings extension. It is small on purpose, so that the
 // tests compare the compiler's CEL with the engine's Go without a CEL interpreter.
 func evalString(expr string) (string, error) {
-	var out strings.Builder
-	rest := strings.TrimSpace(expr)
-	for {
-		quoted := false
-		if r, ok := strings.CutPrefix(rest, "strings.quote("); ok {
-			quoted, rest = true, r
-		}
-		s, r, err := celLiteral(rest)
-		if err != nil {
-			return "", fmt.Errorf("%w in %s", err, expr)
-		}
-		if quoted {
-			var ok bool
-			if r, ok = strings.CutPrefix(r, ")"); !ok {
-				return "", fmt.Errorf("strings.quote( not closed in %s", expr)
-			}
-			s = celQuote(s)
-		}
-		out.WriteString(s)
-		rest = strings.TrimSpace(r)
-		if rest == "" {
-			return out.String(), nil
-		}
-		if rest, _ = strings.CutPrefix(rest, "+"); rest == "" {
-			return "", fmt.Errorf("a trailing + in %s", expr)
-		}
-		rest = strings.TrimSpace(rest)
+	v, rest, err := evalSum(expr)
+	if err == nil && strings.TrimSpace(rest) != "" {
+		err = fmt.Errorf("unexpected %.20q", rest)
 	}
+	if err != nil {
+		return "", fmt.Errorf("%w in %s", err, expr)
+	}
+	return v, nil
+}
+
+func evalSum(s string) (string, string, error) {
+	var out strings.Builder
+	for {
+		v, rest, err := evalTerm(strings.TrimSpace(s))
+		if err != nil {
+			return "", "", err
+		}
+		out.WriteString(v)
+		rest = strings.TrimSpace(rest)
+		after, more := strings.CutPrefix(rest, "+")
+		if !more {
+			return out.String(), rest, nil
+		}
+		s = after
+	}
+}
+
+func evalTerm(s string) (string, string, error) {
+	inner, quoted := strings.CutPrefix(s, "strings.quote(")
+	if !quoted {
+		var paren bool
+		if inner, paren = strings.CutPrefix(s, "("); !paren {
+			return celLiteral(s)
+		}
+	}
+	v, rest, err := evalSum(inner)
+	if err != nil {
+		return "", "", err
+	}
+	rest, closed := strings.CutPrefix(strings.TrimSpace(rest), ")")
+	if !closed {
+		return "", "", fmt.Errorf("a parenthesis is not closed before %.20q", rest)
+	}
+	if quoted {
+		v = celQuote(v)
+	}
+	return v, rest, nil
 }
 
 // celLiteral reads one single-quoted CEL string literal at the start of s.

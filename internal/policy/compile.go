@@ -146,9 +146,9 @@ func objects(meta metav1.ObjectMeta, p *program) ([]runtime.Object, error) {
 	warnings.Name += "-warnings"
 	return append(objs, validating(warnings, admissionv1.Warn, admissionv1.ValidatingAdmissionPolicySpec{
 		MatchConstraints: pods.DeepCopy(),
-		MatchConditions:  []admissionv1.MatchCondition{skippedCondition()},
+		MatchConditions:  []admissionv1.MatchCondition{p.skippedCondition()},
 		Variables:        selection,
-		Validations:      []admissionv1.Validation{skippedWarning()},
+		Validations:      []admissionv1.Validation{p.skippedWarning()},
 		FailurePolicy:    ptr.To(admissionv1.Ignore),
 	})...), nil
 }
