@@ -144,7 +144,10 @@ func (l *loader) compile(path string, spec *SidecarSpec, generic map[string]any)
 		sc.FailurePolicy = FailurePolicyFail
 	}
 	if sc.HostNetwork = spec.HostNetwork; sc.HostNetwork == "" {
-		sc.HostNetwork = HostNetworkSkip
+		sc.HostNetwork = HostNetworkAuto
+	}
+	for _, c := range append(slices.Clone(spec.Containers), spec.InitContainers...) {
+		sc.DeclaresPorts = sc.DeclaresPorts || len(c.Ports) > 0
 	}
 	if spec.Namespaces != nil {
 		sel, err := metav1.LabelSelectorAsSelector(spec.Namespaces)

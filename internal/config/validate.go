@@ -39,9 +39,9 @@ func validateSidecar(s *SidecarSpec, templated map[string]bool) field.ErrorList 
 		errs = append(errs, field.NotSupported(field.NewPath("failurePolicy"), s.FailurePolicy, []string{"fail", "ignore"}))
 	}
 	switch s.HostNetwork {
-	case "", HostNetworkSkip, HostNetworkInject, HostNetworkDeny:
+	case "", HostNetworkAuto, HostNetworkSkip, HostNetworkInject, HostNetworkDeny:
 	default:
-		errs = append(errs, field.NotSupported(field.NewPath("hostNetwork"), s.HostNetwork, []string{"skip", "inject", "deny"}))
+		errs = append(errs, field.NotSupported(field.NewPath("hostNetwork"), s.HostNetwork, []string{"auto", "skip", "inject", "deny"}))
 	}
 	if s.Namespaces != nil {
 		if _, err := metav1.LabelSelectorAsSelector(s.Namespaces); err != nil {

@@ -182,11 +182,11 @@ func injectView(pod *podView, ns Namespace, cfg *config.Config, opts Options) (R
 			denied(badKnob)
 			continue
 		}
-		if pod.Spec.HostNetwork && sc.HostNetwork != config.HostNetworkInject {
-			if sc.HostNetwork == config.HostNetworkDeny {
+		if pod.Spec.HostNetwork && sc.OnHostNetwork() != config.HostNetworkInject {
+			if sc.OnHostNetwork() == config.HostNetworkDeny {
 				denied(deny(ReasonHostNetwork, sc.Name, metav1.StatusReasonForbidden, HostNetworkDenial(sc.Name)))
 			} else {
-				msg := HostNetworkSkip(sc.Name)
+				msg := HostNetworkSkipMessage(sc)
 				p.skipped = append(p.skipped, skippedSidecar{Name: sc.Name, Reason: ReasonHostNetwork})
 				res.skip(SidecarDecision{Name: sc.Name, Decision: DecisionSkipped, Reason: ReasonHostNetwork, Message: msg})
 			}

@@ -3,6 +3,8 @@ package inject
 import (
 	"strconv"
 	"strings"
+
+	"github.com/tandem-io/tandem/internal/config"
 )
 
 // The engine's sentences: every denial and warning it says, each built in one place from
@@ -60,7 +62,20 @@ func HostNetworkDenial(sidecar string) string {
 
 // HostNetworkSkip: the sidecar's hostNetwork setting is skip.
 func HostNetworkSkip(sidecar string) string {
-	return "sidecar " + q(sidecar) + " is not injected into a pod on the host network, where its ports would clash with the node's (its hostNetwork setting is skip)"
+	return "sidecar " + q(sidecar) + " is not injected into a pod on the host network (its hostNetwork setting is skip)"
+}
+
+// HostNetworkPortsSkip: the sidecar's hostNetwork setting is auto, and it declares ports.
+func HostNetworkPortsSkip(sidecar string) string {
+	return "sidecar " + q(sidecar) + " is not injected into a pod on the host network, where the ports it declares would clash with the node's (its hostNetwork setting is auto, which skips sidecars with ports)"
+}
+
+// HostNetworkSkipMessage is the sentence for sc left out of a pod on the host network.
+func HostNetworkSkipMessage(sc *config.Sidecar) string {
+	if sc.HostNetwork == config.HostNetworkAuto {
+		return HostNetworkPortsSkip(sc.Name)
+	}
+	return HostNetworkSkip(sc.Name)
 }
 
 // ProblemSeparator joins the clashes of one sidecar in a sentence.

@@ -159,9 +159,9 @@ func (p *program) selectionVars() ([]admissionv1.Variable, error) {
 func (p *program) skippedEntries() (entries, warnings []string) {
 	for _, sc := range p.sidecars {
 		name := sc.sc.Name
-		if sc.sc.HostNetwork == config.HostNetworkSkip {
+		if sc.sc.OnHostNetwork() == config.HostNetworkSkip {
 			entries = append(entries, inject.StatusSkippedEntry(name, string(inject.ReasonHostNetwork)))
-			warnings = append(warnings, inject.Warning(inject.ReasonHostNetwork, inject.HostNetworkSkip(name)))
+			warnings = append(warnings, inject.Warning(inject.ReasonHostNetwork, inject.HostNetworkSkipMessage(sc.sc)))
 		}
 		if sc.sc.FailurePolicy == config.FailurePolicyIgnore {
 			for _, r := range []inject.Reason{inject.ReasonNameClash, inject.ReasonPortClash} {

@@ -150,7 +150,7 @@ func (p *program) sidecar(sc *sidecarCEL, earlier []*sidecarCEL) {
 		p.v(sc.id+"_knobs", mapLiteral(knobs, false))
 	}
 	p.v(sc.id+"_problems", joinOr(clashes(sc, earlier), " + ", "[]"))
-	host := sc.sc.HostNetwork
+	host := sc.sc.OnHostNetwork()
 	blocked := "false" // the host network keeps the sidecar out
 	if host != config.HostNetworkInject {
 		blocked = "variables.hostNetwork"

@@ -33,6 +33,7 @@ var (
 	sayWarning        = sentence{2, func(a []string) string { return inject.Warning(inject.Reason(a[0]), a[1]) }}
 	sayLeftOut        = sentence{1, func(a []string) string { return inject.BestEffortLeftOut(a[0]) }}
 	sayHostSkip       = sentence{1, func(a []string) string { return inject.HostNetworkSkip(a[0]) }}
+	sayHostPortsSkip  = sentence{1, func(a []string) string { return inject.HostNetworkPortsSkip(a[0]) }}
 	sayStatus         = sentence{2, func(a []string) string { return inject.StatusJSON(a[0], a[1]) }}
 	sayStatusInjected = sentence{1, func(a []string) string { return inject.StatusJSON(a[0], "") }}
 	saySidecarEntry   = sentence{2, func(a []string) string { return inject.StatusSidecarEntry(a[0], a[1]) }}
@@ -43,7 +44,7 @@ var (
 var sentences = map[string]sentence{
 	"UnknownSidecarDenial": sayUnknownSidecar, "NamespaceNotAllowedDenial": sayNotAllowed,
 	"KnobSidecarDenial": sayKnobSidecar, "KnobNameDenial": sayKnobName, "KnobValueDenial": sayKnobValue,
-	"HostNetworkDenial": sayHostDenial, "HostNetworkSkip": sayHostSkip, "ClashDenial": sayClashDenial,
+	"HostNetworkDenial": sayHostDenial, "HostNetworkSkip": sayHostSkip, "HostNetworkPortsSkip": sayHostPortsSkip, "ClashDenial": sayClashDenial,
 	"ContainerNameTaken": sayContainerTaken, "VolumeNameTaken": sayVolumeTaken, "PortTaken": sayPortTaken,
 	"SidecarOwner": saySidecarOwner, "PodContainerOwner": sayPodContainer, "SourceNamespaceLabel": sayNamespaceLabel,
 	"Warning": sayWarning, "BestEffortLeftOut": sayLeftOut,
