@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-
 // validateSidecar checks one decoded sidecar. templated holds the fields whose strings
 // are templates; names must not be among them, since clashes are checked before rendering.
 func validateSidecar(s *SidecarSpec, templated map[string]bool) field.ErrorList {
