@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tandem-io/tandem/internal/tmpl"
@@ -49,7 +51,7 @@ func (l *loader) sidecar(path string, raw json.RawMessage) (*Sidecar, string) {
 	if len(l.errs) > before {
 		return nil, name
 	}
-	return compile(path, &spec, generic), name
+	return l.compile(path, &spec, generic), name
 }
 
 // renderSample returns v with every template string executed with d, reporting templates
@@ -123,7 +125,11 @@ func stringMap(v any) map[string]string {
 }
 
 // compile prepares a validated sidecar: names, ports and JSON-with-holes for each part.
-func compile(path string, spec *SidecarSpec, generic map[string]any) *Sidecar {
+// Validation has checked what compile relies on; anything it still finds wrong is
+// reported like any other problem (nil comes back), never a panic: a reload runs in a
+// goroutine that nothing recovers, and must keep the last good config serving.
+func (l *loader) compile(path string, spec *SidecarSpec, generic map[string]any) *Sidecar {
+	before := len(l.errs)
 	sc := &Sidecar{
 		Name:          spec.Name,
 		Native:        spec.Native,
@@ -138,38 +144,59 @@ func compile(path string, spec *SidecarSpec, generic map[string]any) *Sidecar {
 		sc.FailurePolicy = FailurePolicyFail
 	}
 	if sc.HostNetwork = spec.HostNetwork; sc.HostNetwork == "" {
-		sc.HostNetwork = HostNetworkSkip
+		sc.HostNetwork = HostNetworkAuto
+	}
+	for _, c := range append(slices.Clone(spec.Containers), spec.InitContainers...) {
+		sc.DeclaresPorts = sc.DeclaresPorts || len(c.Ports) > 0
 	}
 	if spec.Namespaces != nil {
-		sc.Namespaces, _ = metav1.LabelSelectorAsSelector(spec.Namespaces) // validated
+		sel, err := metav1.LabelSelectorAsSelector(spec.Namespaces)
+		if err != nil {
+			l.add(path, spec.Name, "namespaces", err.Error())
+		}
+		sc.Namespaces = sel
 	}
 	for knob, pattern := range spec.Overridable {
-		sc.Overridable[knob] = regexp.MustCompile(anchor(pattern)) // validated
-	}
-	list := func(field string) []any { l, _ := generic[field].([]any); return l }
-	for i, c := range spec.Containers {
-		p := mustPart(fmt.Sprintf("%s.containers[%d]", path, i), c.Name, list("containers")[i])
-		for _, port := range c.Ports {
-			p.Ports = append(p.Ports, Port{Number: port.ContainerPort, Protocol: protocolOrTCP(port.Protocol)})
+		re, err := regexp.Compile(anchor(pattern))
+		if err != nil {
+			l.add(path, spec.Name, JoinField("overridable", knob), "not a regular expression: "+err.Error())
+			continue
 		}
-		sc.Containers = append(sc.Containers, p)
+		sc.Overridable[knob] = re
 	}
-	for i, c := range spec.InitContainers {
-		sc.InitContainers = append(sc.InitContainers, mustPart(fmt.Sprintf("%s.initContainers[%d]", path, i), c.Name, list("initContainers")[i]))
+	parts := func(field string, names []string) []Part {
+		raw, _ := generic[field].([]any)
+		out := make([]Part, 0, len(names))
+		for i, name := range names {
+			f := fmt.Sprintf("%s[%d]", field, i)
+			if i >= len(raw) {
+				l.add(path, spec.Name, f, "not found in the file as written")
+				continue
+			}
+			if p, ok := l.part(path, spec.Name, f, name, raw[i]); ok {
+				out = append(out, p)
+			}
+		}
+		return out
 	}
-	for i, v := range spec.Volumes {
-		sc.Volumes = append(sc.Volumes, mustPart(fmt.Sprintf("%s.volumes[%d]", path, i), v.Name, list("volumes")[i]))
-	}
-	for i, e := range spec.Env {
-		sc.Env = append(sc.Env, mustPart(fmt.Sprintf("%s.env[%d]", path, i), e.Name, list("env")[i]))
-	}
-	for i, m := range spec.VolumeMounts {
-		sc.VolumeMounts = append(sc.VolumeMounts, mustPart(fmt.Sprintf("%s.volumeMounts[%d]", path, i), m.MountPath, list("volumeMounts")[i]))
-	}
-	sc.Labels = keyedParts(path+".labels", generic["labels"])
-	sc.Annotations = keyedParts(path+".annotations", generic["annotations"])
+	containerName := func(c corev1.Container) string { return c.Name }
+	sc.Containers = parts("containers", namesOf(spec.Containers, containerName))
+	sc.InitContainers = parts("initContainers", namesOf(spec.InitContainers, containerName))
+	sc.Volumes = parts("volumes", namesOf(spec.Volumes, func(v corev1.Volume) string { return v.Name }))
+	sc.Env = parts("env", namesOf(spec.Env, func(e corev1.EnvVar) string { return e.Name }))
+	sc.VolumeMounts = parts("volumeMounts", namesOf(spec.VolumeMounts, func(m corev1.VolumeMount) string { return m.MountPath }))
+	sc.Labels = l.keyedParts(path, spec.Name, "labels", generic["labels"])
+	sc.Annotations = l.keyedParts(path, spec.Name, "annotations", generic["annotations"])
 	for _, s := range spec.ImagePullSecrets {
 		sc.ImagePullSecrets = append(sc.ImagePullSecrets, s.Name)
+	}
+	if len(l.errs) > before {
+		return nil
+	}
+	for i, c := range spec.Containers {
+		for _, port := range c.Ports {
+			sc.Containers[i].Ports = append(sc.Containers[i].Ports, Port{Number: port.ContainerPort, Protocol: protocolOrTCP(port.Protocol)})
+		}
 	}
 	canonical, _ := json.Marshal(generic) // map keys sorted: the same definition, the same hash
 	sum := sha256.Sum256(canonical)
@@ -177,29 +204,38 @@ func compile(path string, spec *SidecarSpec, generic map[string]any) *Sidecar {
 	return sc
 }
 
-// mustPart compiles a part whose templates the loader has already parsed successfully.
-func mustPart(path, name string, v any) Part {
-	js, _ := json.Marshal(v)
-	j, err := tmpl.Compile(path, js)
-	if err != nil {
-		panic(fmt.Sprintf("config: %s: template parsed once but not twice: %v", path, err))
+// part compiles one part of the sidecar at path; field is its path in the sidecar.
+func (l *loader) part(path, sidecar, field, name string, v any) (Part, bool) {
+	js, err := json.Marshal(v)
+	if err == nil {
+		var j *tmpl.JSON
+		if j, err = tmpl.Compile(path+"."+field, js); err == nil {
+			return Part{Name: name, JSON: j, Source: v}, true
+		}
 	}
-	return Part{Name: name, JSON: j, Source: v}
+	l.add(path, sidecar, field, "template does not compile: "+templateError(err))
+	return Part{}, false
 }
 
 // keyedParts prepares a labels or annotations map, sorted by key so output is stable.
-func keyedParts(path string, v any) []Part {
+func (l *loader) keyedParts(path, sidecar, field string, v any) []Part {
 	m := stringMap(v)
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]Part, len(keys))
-	for i, k := range keys {
-		parts[i] = mustPart(path+"["+k+"]", k, m[k])
+	parts := make([]Part, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if p, ok := l.part(path, sidecar, field+"["+k+"]", k, m[k]); ok {
+			parts = append(parts, p)
+		}
 	}
 	return parts
+}
+
+// namesOf lists what clashes are checked on for each item of a list.
+func namesOf[T any](items []T, name func(T) string) []string {
+	names := make([]string, len(items))
+	for i, item := range items {
+		names[i] = name(item)
+	}
+	return names
 }
 
 // anchor makes an override pattern match the whole value, as users expect of "[0-9]+m".

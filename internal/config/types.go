@@ -10,6 +10,12 @@ import (
 	"github.com/tandem-io/tandem/internal/tmpl"
 )
 
+// KeyPrefix starts every label and annotation key that is Tandem's own: tandem.io/inject,
+// tandem.io/status, the knob overrides tandem.io/<sidecar>.<knob>, and the keys on the
+// objects Tandem writes. A sidecar may not set one. It is declared here only: the
+// configuration is the layer every other package builds on.
+const KeyPrefix = "tandem.io/"
+
 // File is the configuration file as a user writes it (docs/configuration.md).
 type File struct {
 	Sidecars []SidecarSpec `json:"sidecars"`
@@ -53,12 +59,15 @@ const (
 )
 
 // HostNetworkMode says what a sidecar does with a pod that uses the node's network
-// (spec.hostNetwork): its ports would clash with the node's and with every other such
-// pod on the node.
+// (spec.hostNetwork): the ports its containers declare would clash with the node's and
+// with every other such pod on the node.
 type HostNetworkMode string
 
 const (
-	HostNetworkSkip   HostNetworkMode = "skip"   // leave the sidecar out (the default)
+	// HostNetworkAuto, the default, leaves out a sidecar whose containers declare ports and
+	// injects one that declares none (a log shipper, a label): nothing of it can clash.
+	HostNetworkAuto   HostNetworkMode = "auto"
+	HostNetworkSkip   HostNetworkMode = "skip"   // leave the sidecar out
 	HostNetworkInject HostNetworkMode = "inject" // inject it anyway
 	HostNetworkDeny   HostNetworkMode = "deny"   // refuse the pod
 )
@@ -117,9 +126,25 @@ type Sidecar struct {
 	Annotations      []Part // Name is the key; JSON the value
 	ImagePullSecrets []string
 
+	// DeclaresPorts is true when a container or init container of the sidecar declares a
+	// port (ports cannot be templates, so this is known at load).
+	DeclaresPorts bool
+
 	// Hash identifies this sidecar's definition; the status annotation records it so
 	// that a pod injected with an older definition can be told apart.
 	Hash string
+}
+
+// OnHostNetwork is what becomes of the sidecar for a pod on the node's network: skip,
+// inject or deny, its auto setting resolved.
+func (s *Sidecar) OnHostNetwork() HostNetworkMode {
+	if s.HostNetwork != HostNetworkAuto {
+		return s.HostNetwork
+	}
+	if s.DeclaresPorts {
+		return HostNetworkSkip
+	}
+	return HostNetworkInject
 }
 
 // Part is one thing a sidecar adds: its name (what clashes are checked on), the ports it

@@ -12,9 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// reservedPrefix is Tandem's own annotation and label namespace.
-const reservedPrefix = "tandem.io/"
-
 // validateSidecar checks one decoded sidecar. templated holds the fields whose strings
 // are templates; names must not be among them, since clashes are checked before rendering.
 func validateSidecar(s *SidecarSpec, templated map[string]bool) field.ErrorList {
@@ -41,9 +38,9 @@ func validateSidecar(s *SidecarSpec, templated map[string]bool) field.ErrorList 
 		errs = append(errs, field.NotSupported(field.NewPath("failurePolicy"), s.FailurePolicy, []string{"fail", "ignore"}))
 	}
 	switch s.HostNetwork {
-	case "", HostNetworkSkip, HostNetworkInject, HostNetworkDeny:
+	case "", HostNetworkAuto, HostNetworkSkip, HostNetworkInject, HostNetworkDeny:
 	default:
-		errs = append(errs, field.NotSupported(field.NewPath("hostNetwork"), s.HostNetwork, []string{"skip", "inject", "deny"}))
+		errs = append(errs, field.NotSupported(field.NewPath("hostNetwork"), s.HostNetwork, []string{"auto", "skip", "inject", "deny"}))
 	}
 	if s.Namespaces != nil {
 		if _, err := metav1.LabelSelectorAsSelector(s.Namespaces); err != nil {
@@ -167,8 +164,8 @@ func validateKeys(path *field.Path, m map[string]string, isLabel bool, templated
 		for _, msg := range validation.IsQualifiedName(k) {
 			errs = append(errs, field.Invalid(p, k, msg))
 		}
-		if strings.HasPrefix(k, reservedPrefix) {
-			errs = append(errs, field.Invalid(p, k, "the tandem.io/ prefix is Tandem's own"))
+		if strings.HasPrefix(k, KeyPrefix) {
+			errs = append(errs, field.Invalid(p, k, "the "+KeyPrefix+" prefix is Tandem's own"))
 		}
 		if isLabel && !templated[JoinField(path.String(), k)] {
 			for _, msg := range validation.IsValidLabelValue(v) {

@@ -1,11 +1,11 @@
 package inject
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/tandem-io/tandem/internal/config"
 	"github.com/tandem-io/tandem/internal/jsonscan"
@@ -53,11 +53,8 @@ type Result struct {
 func (r *Result) skip(d SidecarDecision) {
 	r.Skipped = append(r.Skipped, d.Name)
 	r.Sidecars = append(r.Sidecars, d)
-	r.Warnings = append(r.Warnings, warning(d.Reason, d.Message))
+	r.Warnings = append(r.Warnings, Warning(d.Reason, d.Message))
 }
-
-// warning is a warning as kubectl prints it: the reason first, so it can be searched for.
-func warning(reason Reason, message string) string { return string(reason) + ": " + message }
 
 // Error is a denial: the pod must not be admitted as it is. Message is what kubectl
 // prints; Reason is why, from the fixed list; Status classifies it as a Kubernetes status
@@ -76,8 +73,8 @@ func (e *Error) decision() SidecarDecision {
 	return SidecarDecision{Name: e.Sidecar, Decision: DecisionDenied, Reason: e.Reason, Message: e.Message}
 }
 
-func deny(reason Reason, sidecar string, status metav1.StatusReason, format string, args ...any) *Error {
-	return &Error{Reason: reason, Status: status, Sidecar: sidecar, Message: fmt.Sprintf(format, args...)}
+func deny(reason Reason, sidecar string, status metav1.StatusReason, message string) *Error {
+	return &Error{Reason: reason, Status: status, Sidecar: sidecar, Message: message}
 }
 
 // Inject decides which sidecars the pod gets and returns the patch that adds them. raw is
@@ -128,7 +125,7 @@ func InjectPod(pod *Pod, ns Namespace, cfg *config.Config, opts Options) (Result
 }
 
 func badPod(err error) *Error {
-	return deny(ReasonInvalidPod, "", metav1.StatusReasonBadRequest, "the pod is not valid JSON of a pod: %v", err)
+	return deny(ReasonInvalidPod, "", metav1.StatusReasonBadRequest, "the pod is not valid JSON of a pod: "+err.Error())
 }
 
 // inject is Inject that also returns the plan the patch was written from (nil when there
@@ -147,7 +144,7 @@ func injectView(pod *podView, ns Namespace, cfg *config.Config, opts Options) (R
 	}
 	sel, optedOut := selectSidecars(pod, ns)
 	if optedOut {
-		return Result{Reason: ReasonOptedOut, Message: "opted out by the label " + InjectKey + "=false"}, nil, nil
+		return Result{Reason: ReasonOptedOut, Message: "opted out by the label " + InjectKey + "=" + OptOut}, nil, nil
 	}
 	if status, ok := pod.annotations()[StatusKey]; ok {
 		return alreadyInjected(status, cfg), nil, nil
@@ -173,10 +170,8 @@ func injectView(pod *podView, ns Namespace, cfg *config.Config, opts Options) (R
 		}
 	}
 	sidecars := resolve(sel, ns, cfg, denied)
-	overrides, err := knobValues(pod, sidecars, cfg)
-	var badKnob *Error
-	if err != nil {
-		badKnob = err.(*Error)
+	overrides, badKnob := knobValues(pod, sidecars, cfg)
+	if badKnob != nil {
 		if !slices.ContainsFunc(sidecars, func(sc *config.Sidecar) bool { return sc.Name == badKnob.Sidecar }) {
 			denied(&Error{Reason: badKnob.Reason, Status: badKnob.Status, Message: badKnob.Message})
 		}
@@ -187,12 +182,11 @@ func injectView(pod *podView, ns Namespace, cfg *config.Config, opts Options) (R
 			denied(badKnob)
 			continue
 		}
-		if pod.Spec.HostNetwork && sc.HostNetwork != config.HostNetworkInject {
-			if sc.HostNetwork == config.HostNetworkDeny {
-				denied(deny(ReasonHostNetwork, sc.Name, metav1.StatusReasonForbidden,
-					"sidecar %q refuses pods on the host network (its hostNetwork setting is deny); run the pod without hostNetwork or without the sidecar", sc.Name))
+		if pod.Spec.HostNetwork && sc.OnHostNetwork() != config.HostNetworkInject {
+			if sc.OnHostNetwork() == config.HostNetworkDeny {
+				denied(deny(ReasonHostNetwork, sc.Name, metav1.StatusReasonForbidden, HostNetworkDenial(sc.Name)))
 			} else {
-				msg := fmt.Sprintf("sidecar %q is not injected into a pod on the host network, where its ports would clash with the node's (its hostNetwork setting is skip)", sc.Name)
+				msg := HostNetworkSkipMessage(sc)
 				p.skipped = append(p.skipped, skippedSidecar{Name: sc.Name, Reason: ReasonHostNetwork})
 				res.skip(SidecarDecision{Name: sc.Name, Decision: DecisionSkipped, Reason: ReasonHostNetwork, Message: msg})
 			}
@@ -205,7 +199,7 @@ func injectView(pod *podView, ns Namespace, cfg *config.Config, opts Options) (R
 		skipped, err := p.add(sc, values)
 		switch {
 		case err != nil:
-			denied(err.(*Error))
+			denied(err)
 		case skipped != nil:
 			res.skip(*skipped)
 		default:
@@ -239,8 +233,7 @@ func resolve(sel selection, ns Namespace, cfg *config.Config, denied func(*Error
 	for _, name := range sel.names {
 		sc := cfg.Sidecar(name)
 		if sc == nil {
-			denied(deny(ReasonUnknownSidecar, name, metav1.StatusReasonInvalid, "%s asks for sidecar %q, which is not defined in the Tandem config (defined: %s)",
-				sel.source, name, strings.Join(cfg.Names(), ", ")))
+			denied(deny(ReasonUnknownSidecar, name, metav1.StatusReasonInvalid, UnknownSidecarDenial(sel.source, name, NameList(cfg.Names()))))
 			continue
 		}
 		if err := allowed(sc, ns); err != nil {
@@ -264,12 +257,10 @@ func allowed(sc *config.Sidecar, ns Namespace) *Error {
 		return nil
 	}
 	if !ns.LabelsKnown {
-		return deny(ReasonNamespaceNotAllowed, sc.Name, metav1.StatusReasonForbidden, "sidecar %q is restricted to namespaces matching %q, and the labels of namespace %q are not known to Tandem",
-			sc.Name, sc.Namespaces.String(), ns.Name)
+		return deny(ReasonNamespaceNotAllowed, sc.Name, metav1.StatusReasonForbidden, NamespaceUnknownDenial(sc.Name, sc.Namespaces.String(), ns.Name))
 	}
-	if !sc.Namespaces.Matches(labelSet(ns.Labels)) {
-		return deny(ReasonNamespaceNotAllowed, sc.Name, metav1.StatusReasonForbidden, "sidecar %q is not allowed in namespace %q: it is restricted to namespaces matching %q",
-			sc.Name, ns.Name, sc.Namespaces.String())
+	if !sc.Namespaces.Matches(labels.Set(ns.Labels)) {
+		return deny(ReasonNamespaceNotAllowed, sc.Name, metav1.StatusReasonForbidden, NamespaceNotAllowedDenial(sc.Name, ns.Name, sc.Namespaces.String()))
 	}
 	return nil
 }

@@ -136,3 +136,11 @@ func TestInjectDecisions(t *testing.T) {
 		})
 	}
 }
+
+// The engine's denials reach the result through types, not through assertions that
+// would panic on any other error: knobValues and plan.add return *Error. (A compile-time
+// check: on code that returned error and asserted, this does not build.)
+var (
+	_ func(*podView, []*config.Sidecar, *config.Config) (map[string]map[string]string, *Error) = knobValues
+	_ func(*plan, *config.Sidecar, map[string]string) (*SidecarDecision, *Error)               = (*plan).add
+)

@@ -1,9 +1,7 @@
 package inject
 
 import (
-	"encoding/json"
 	"slices"
-	"strings"
 
 	"github.com/tandem-io/tandem/internal/config"
 )
@@ -63,7 +61,7 @@ func Explain(raw []byte, ns Namespace, cfg *config.Config, opts Options) Explana
 		}
 		for _, knob := range sortedKeys(sc.Values) {
 			k := Knob{Sidecar: name, Name: knob, Value: sc.Values[knob], From: "config"}
-			key := knobPrefix + name + "." + knob
+			key := KnobKey(name, knob)
 			if v, ok := annotations[key]; ok {
 				k.Value, k.From = v, "annotation "+key
 			}
@@ -102,8 +100,9 @@ func AuditPod(labels, annotations map[string]string, ns Namespace, cfg *config.C
 			a.Requested = append(a.Requested, name)
 		}
 	}
-	var st status
-	if v, ok := annotations[StatusKey]; !ok || json.Unmarshal([]byte(v), &st) != nil {
+	v, ok := annotations[StatusKey]
+	st, err := ParseStatus(v)
+	if !ok || err != nil {
 		a.Missing = a.Requested
 		return a
 	}
@@ -113,26 +112,11 @@ func AuditPod(labels, annotations map[string]string, ns Namespace, cfg *config.C
 		}
 	}
 	for _, name := range a.Requested {
-		carried := slices.ContainsFunc(st.Sidecars, func(in injected) bool { return in.Name == name })
-		skipped := slices.ContainsFunc(st.Skipped, func(s skippedSidecar) bool { return s.Name == name })
+		carried := slices.ContainsFunc(st.Sidecars, func(in StatusSidecar) bool { return in.Name == name })
+		skipped := slices.ContainsFunc(st.Skipped, func(s StatusSkipped) bool { return s.Name == name })
 		if !carried && !skipped {
 			a.Missing = append(a.Missing, name)
 		}
 	}
 	return a
-}
-
-// String is the audit in a few words, for logs.
-func (a Audit) String() string {
-	var parts []string
-	if len(a.Missing) > 0 {
-		parts = append(parts, "missing "+strings.Join(a.Missing, ","))
-	}
-	if len(a.Outdated) > 0 {
-		parts = append(parts, "outdated "+strings.Join(a.Outdated, ","))
-	}
-	if len(parts) == 0 {
-		return "ok"
-	}
-	return strings.Join(parts, "; ")
 }

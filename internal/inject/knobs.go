@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/tandem-io/tandem/internal/config"
 )
@@ -17,27 +16,26 @@ import (
 // nothing: no allocation). An override annotation is tandem.io/<sidecar>.<knob>; one the
 // config does not allow, or whose value does not match the knob's pattern, denies the pod
 // with the reason.
-func knobValues(pod *podView, sidecars []*config.Sidecar, cfg *config.Config) (map[string]map[string]string, error) {
+//
+// The denial is an *Error, not an error: the caller needs its reason and sidecar.
+func knobValues(pod *podView, sidecars []*config.Sidecar, cfg *config.Config) (map[string]map[string]string, *Error) {
 	var values map[string]map[string]string
 	for _, key := range knobKeys(pod.annotations()) {
-		name, knob, _ := strings.Cut(strings.TrimPrefix(key, knobPrefix), ".")
+		name, knob, _ := strings.Cut(strings.TrimPrefix(key, config.KeyPrefix), ".")
 		sc := cfg.Sidecar(name)
 		if sc == nil {
-			return nil, deny(ReasonBadOverride, name, metav1.StatusReasonInvalid, "annotation %s names sidecar %q, which is not defined in the Tandem config (defined: %s)",
-				key, name, strings.Join(cfg.Names(), ", "))
+			return nil, deny(ReasonBadOverride, name, metav1.StatusReasonInvalid, KnobSidecarDenial(key, name, NameList(cfg.Names())))
 		}
 		if !slices.Contains(sidecars, sc) {
 			continue // a knob for a sidecar this pod does not get changes nothing
 		}
 		pattern, ok := sc.Overridable[knob]
 		if !ok {
-			return nil, deny(ReasonBadOverride, name, metav1.StatusReasonInvalid, "annotation %s: sidecar %q has no overridable knob %q (overridable: %s)",
-				key, name, knob, overridableList(sc))
+			return nil, deny(ReasonBadOverride, name, metav1.StatusReasonInvalid, KnobNameDenial(key, name, knob, OverridableList(sc)))
 		}
 		value := pod.annotations()[key]
 		if !pattern.MatchString(value) {
-			return nil, deny(ReasonBadOverride, name, metav1.StatusReasonInvalid, "annotation %s: value %q is not allowed; it must match %s",
-				key, value, pattern.String())
+			return nil, deny(ReasonBadOverride, name, metav1.StatusReasonInvalid, KnobValueDenial(key, value, pattern.String()))
 		}
 		if values[name] == nil {
 			if values == nil {
@@ -58,7 +56,7 @@ func knobValues(pod *podView, sidecars []*config.Sidecar, cfg *config.Config) (m
 func knobKeys(annotations map[string]string) []string {
 	var keys []string
 	for k := range annotations {
-		if rest, ok := strings.CutPrefix(k, knobPrefix); ok && strings.Contains(rest, ".") {
+		if rest, ok := strings.CutPrefix(k, config.KeyPrefix); ok && strings.Contains(rest, ".") {
 			keys = append(keys, k)
 		}
 	}
@@ -66,11 +64,12 @@ func knobKeys(annotations map[string]string) []string {
 	return keys
 }
 
-func overridableList(sc *config.Sidecar) string {
+// OverridableList names the knobs a pod may override, as KnobNameDenial says them.
+func OverridableList(sc *config.Sidecar) string {
 	if len(sc.Overridable) == 0 {
 		return "none"
 	}
-	return strings.Join(sortedKeys(sc.Overridable), ", ")
+	return NameList(sortedKeys(sc.Overridable))
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -81,5 +80,3 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
-
-func labelSet(m map[string]string) labels.Set { return labels.Set(m) }

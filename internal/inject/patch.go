@@ -78,6 +78,9 @@ func (a *additions) size() int {
 	for _, kv := range a.annotations {
 		n += len(kv.key) + len(kv.value) + 64
 	}
+	for _, s := range a.pullSecrets {
+		n += len(s) + 64
+	}
 	return n
 }
 

@@ -1,6 +1,12 @@
 package inject
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/tandem-io/tandem/internal/config"
+)
 
 func TestPointerKeysAreEscaped(t *testing.T) {
 	tests := map[string]struct{ key, want string }{
@@ -34,15 +40,37 @@ func TestParseList(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got := parseList(tc.in)
+			got := ParseList(tc.in)
 			if len(got) != len(tc.want) {
-				t.Fatalf("parseList(%q) = %q, want %q", tc.in, got, tc.want)
+				t.Fatalf("ParseList(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 			for i := range got {
 				if got[i] != tc.want[i] {
-					t.Fatalf("parseList(%q) = %q, want %q", tc.in, got, tc.want)
+					t.Fatalf("ParseList(%q) = %q, want %q", tc.in, got, tc.want)
 				}
 			}
 		})
+	}
+}
+
+// The patch buffer is sized once from the additions: the estimate must cover every kind
+// of addition, image pull secrets included, or a big patch is copied as it grows.
+func TestPatchSizeEstimateCoversWhatIsWritten(t *testing.T) {
+	var secrets strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&secrets, "  - name: registry-%d-%s\n", i, strings.Repeat("x", 200))
+	}
+	cfg, err := config.Parse([]byte("sidecars:\n- name: pull\n  imagePullSecrets:\n"+secrets.String()), "config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := `{"metadata":{"annotations":{"tandem.io/inject":"pull"}},"spec":{"containers":[{"name":"app","image":"x"}]}}`
+	res, p, err := inject([]byte(pod), Namespace{Name: "default"}, cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.release()
+	if estimate := p.adds.size() + 512; len(res.Patch) > estimate {
+		t.Errorf("the patch is %d bytes, more than the %d estimated for its buffer", len(res.Patch), estimate)
 	}
 }

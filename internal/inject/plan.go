@@ -106,7 +106,7 @@ func emptied[T any](lists [][]T, n int) [][]T {
 
 // add renders sc into the plan. A clash or a template that fails denies the pod when the
 // sidecar is mandatory (an *Error), and leaves the sidecar out when not (skipped).
-func (p *plan) add(sc *config.Sidecar, values map[string]string) (skipped *SidecarDecision, err error) {
+func (p *plan) add(sc *config.Sidecar, values map[string]string) (skipped *SidecarDecision, denial *Error) {
 	reason, problems := p.clashes(sc)
 	if len(problems) == 0 {
 		if err := p.render(sc, values); err != nil {
@@ -114,15 +114,14 @@ func (p *plan) add(sc *config.Sidecar, values map[string]string) (skipped *Sidec
 		}
 	}
 	if len(problems) > 0 {
-		msg := fmt.Sprintf("sidecar %q cannot be injected: %s", sc.Name, strings.Join(problems, "; "))
+		all := strings.Join(problems, ProblemSeparator)
 		if sc.FailurePolicy == config.FailurePolicyIgnore {
 			p.skipped = append(p.skipped, skippedSidecar{Name: sc.Name, Reason: reason})
-			return &SidecarDecision{Name: sc.Name, Decision: DecisionSkipped, Reason: reason,
-				Message: msg + " (it is best effort, so the pod goes without it)"}, nil
+			return &SidecarDecision{Name: sc.Name, Decision: DecisionSkipped, Reason: reason, Message: ClashSkip(sc.Name, all)}, nil
 		}
-		return nil, deny(reason, sc.Name, metav1.StatusReasonConflict, "%s", msg)
+		return nil, deny(reason, sc.Name, metav1.StatusReasonConflict, ClashDenial(sc.Name, all))
 	}
-	p.status = append(p.status, injected{Name: sc.Name, Hash: sc.Hash, sidecar: sc})
+	p.status = append(p.status, injected{StatusSidecar{Name: sc.Name, Hash: sc.Hash}, sc})
 	return nil, nil
 }
 
@@ -131,27 +130,27 @@ func (p *plan) add(sc *config.Sidecar, values map[string]string) (skipped *Sidec
 func (p *plan) clashes(sc *config.Sidecar) (Reason, []string) {
 	var problems []string
 	var reason Reason
-	clash := func(r Reason, format string, args ...any) {
+	clash := func(r Reason, problem string) {
 		if reason == "" {
 			reason = r
 		}
-		problems = append(problems, fmt.Sprintf(format, args...))
+		problems = append(problems, problem)
 	}
 	for _, list := range [][]config.Part{sc.InitContainers, sc.Containers} {
 		for _, c := range list {
 			if owner := p.containerOwner(c.Name); owner != "" {
-				clash(ReasonNameClash, "container name %q is already used by %s", c.Name, owner)
+				clash(ReasonNameClash, ContainerNameTaken(c.Name, owner))
 			}
 			for _, port := range c.Ports {
 				if owner := p.portOwner(port); owner != "" {
-					clash(ReasonPortClash, "port %d/%s of container %q is already used by %s", port.Number, port.Protocol, c.Name, owner)
+					clash(ReasonPortClash, PortTaken(PortName(port.Number, string(port.Protocol)), c.Name, owner))
 				}
 			}
 		}
 	}
 	for _, v := range sc.Volumes {
 		if owner := p.volumeOwner(v.Name); owner != "" {
-			clash(ReasonNameClash, "volume name %q is already used by %s", v.Name, owner)
+			clash(ReasonNameClash, VolumeNameTaken(v.Name, owner))
 		}
 	}
 	return reason, problems
@@ -162,7 +161,7 @@ func (p *plan) containerOwner(name string) string {
 	for _, list := range [][]containerView{spec.Containers, spec.InitContainers} {
 		for _, c := range list {
 			if c.Name == name {
-				return "the pod"
+				return OwnerPod
 			}
 		}
 	}
@@ -173,7 +172,7 @@ func (p *plan) containerOwner(name string) string {
 
 func (p *plan) volumeOwner(name string) string {
 	if slices.Contains(p.pod.Spec.Volumes, name) {
-		return "the pod"
+		return OwnerPod
 	}
 	return p.sidecarOwning(func(sc *config.Sidecar) bool { return slices.ContainsFunc(sc.Volumes, named(name)) })
 }
@@ -184,7 +183,7 @@ func (p *plan) portOwner(port config.Port) string {
 		for _, c := range list {
 			for _, cp := range c.Ports {
 				if cp.ContainerPort == port.Number && protocol(cp.Protocol) == port.Protocol {
-					return fmt.Sprintf("container %q of the pod", c.Name)
+					return PodContainerOwner(c.Name)
 				}
 			}
 		}
@@ -198,7 +197,7 @@ func (p *plan) portOwner(port config.Port) string {
 func (p *plan) sidecarOwning(has func(*config.Sidecar) bool) string {
 	for _, in := range p.status {
 		if in.sidecar != nil && has(in.sidecar) {
-			return fmt.Sprintf("sidecar %q", in.Name)
+			return SidecarOwner(in.Name)
 		}
 	}
 	return ""

@@ -62,7 +62,11 @@ func applyPlanTyped(pod *corev1.Pod, p *plan) error {
 		decode(kv.value, &v)
 		pod.Annotations[kv.key] = v
 	}
-	st, mErr := json.Marshal(status{Sidecars: append([]injected{}, p.status...), Skipped: p.skipped}) // [] when none, as the engine writes // encoding/json, not the engine's writer
+	sidecars := []StatusSidecar{} // [] when none, as the engine writes
+	for _, in := range p.status {
+		sidecars = append(sidecars, in.StatusSidecar)
+	}
+	st, mErr := json.Marshal(Status{Sidecars: sidecars, Skipped: p.skipped}) // encoding/json, not the engine's writer
 	if mErr != nil {
 		return mErr
 	}

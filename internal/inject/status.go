@@ -9,23 +9,81 @@ import (
 	"github.com/tandem-io/tandem/internal/config"
 )
 
-// status is the value of the tandem.io/status annotation: what was injected, and from
+// Status is the value of the tandem.io/status annotation: what was injected, and from
 // which definition of each sidecar; and which sidecars asked for were left out, and why,
 // so that a pod that went through Tandem can be told from one that never did.
-type status struct {
-	Sidecars []injected       `json:"sidecars"`
-	Skipped  []skippedSidecar `json:"skipped,omitempty"`
+//
+// This file is its one codec. The engine writes it without reflection
+// (appendStatusJSON); the compiled policy writes it in CEL from StatusJSON and the entry
+// functions; ParseStatus reads it. status_test.go holds the three to encoding/json.
+type Status struct {
+	Sidecars []StatusSidecar `json:"sidecars"`
+	Skipped  []StatusSkipped `json:"skipped,omitempty"`
 }
 
-type skippedSidecar struct {
+// StatusSidecar is a sidecar injected, with the hash of its definition.
+type StatusSidecar struct {
+	Name string `json:"name"`
+	Hash string `json:"hash"`
+}
+
+// StatusSkipped is a sidecar asked for and left out, with the reason.
+type StatusSkipped struct {
 	Name   string `json:"name"`
 	Reason Reason `json:"reason"`
 }
 
+// ParseStatus reads a status annotation's value.
+func ParseStatus(value string) (Status, error) {
+	var st Status
+	err := json.Unmarshal([]byte(value), &st)
+	return st, err
+}
+
+// The status JSON in pieces: statusOpen, the injected entries, then, when any sidecar
+// was skipped, statusSkipped and the skipped entries; then statusClose.
+const (
+	statusOpen    = `{"sidecars":[`
+	statusSkipped = `],"skipped":[`
+	statusClose   = `]}`
+	// StatusEntrySeparator separates the entries of either list.
+	StatusEntrySeparator = ","
+)
+
+// StatusJSON writes a status from its entries already joined by StatusEntrySeparator:
+// sidecars are StatusSidecarEntry's, skipped StatusSkippedEntry's ("" when none).
+func StatusJSON(sidecars, skipped string) string {
+	if skipped == "" {
+		return statusOpen + sidecars + statusClose
+	}
+	return statusOpen + sidecars + statusSkipped + skipped + statusClose
+}
+
+// StatusSidecarEntry is the entry of an injected sidecar.
+func StatusSidecarEntry(name, hash string) string { return string(appendSidecarEntry(nil, name, hash)) }
+
+// StatusSkippedEntry is the entry of a sidecar left out for reason.
+func StatusSkippedEntry(name, reason string) string {
+	return string(appendSkippedEntry(nil, name, reason))
+}
+
+func appendSidecarEntry(js []byte, name, hash string) []byte {
+	js = appendString(append(js, `{"name":`...), name)
+	return append(appendString(append(js, `,"hash":`...), hash), '}')
+}
+
+func appendSkippedEntry(js []byte, name, reason string) []byte {
+	js = appendString(append(js, `{"name":`...), name)
+	return append(appendString(append(js, `,"reason":`...), reason), '}')
+}
+
+// skippedSidecar and injected are the plan's entries; injected also keeps the sidecar, to
+// name who took a name.
+type skippedSidecar = StatusSkipped
+
 type injected struct {
-	Name    string          `json:"name"`
-	Hash    string          `json:"hash"`
-	sidecar *config.Sidecar // in the plan, to name who took a name
+	StatusSidecar
+	sidecar *config.Sidecar
 }
 
 // statusValue renders the status annotation's value, as a JSON string, in the plan's
@@ -39,33 +97,23 @@ func (p *plan) statusValue() []byte {
 
 // appendStatusJSON writes the status annotation's value as JSON, without reflection.
 func appendStatusJSON(js []byte, list []injected, skipped []skippedSidecar) []byte {
-	js = append(js, `{"sidecars":[`...)
+	js = append(js, statusOpen...)
 	for i, in := range list {
 		if i > 0 {
-			js = append(js, ',')
+			js = append(js, StatusEntrySeparator...)
 		}
-		js = append(js, `{"name":`...)
-		js = appendString(js, in.Name)
-		js = append(js, `,"hash":`...)
-		js = appendString(js, in.Hash)
-		js = append(js, '}')
+		js = appendSidecarEntry(js, in.Name, in.Hash)
 	}
-	js = append(js, ']')
 	if len(skipped) > 0 {
-		js = append(js, `,"skipped":[`...)
+		js = append(js, statusSkipped...)
 		for i, s := range skipped {
 			if i > 0 {
-				js = append(js, ',')
+				js = append(js, StatusEntrySeparator...)
 			}
-			js = append(js, `{"name":`...)
-			js = appendString(js, s.Name)
-			js = append(js, `,"reason":`...)
-			js = appendString(js, string(s.Reason))
-			js = append(js, '}')
+			js = appendSkippedEntry(js, s.Name, string(s.Reason))
 		}
-		js = append(js, ']')
 	}
-	return append(js, '}')
+	return append(js, statusClose...)
 }
 
 // appendStatus appends the status JSON as a JSON string.
@@ -78,10 +126,10 @@ func appendStatus(dst, js []byte) []byte {
 // it is. A sidecar whose definition has changed since (or left the config) is worth a
 // warning, since only recreating the pod brings the current one.
 func alreadyInjected(value string, cfg *config.Config) Result {
-	var st status
-	if err := json.Unmarshal([]byte(value), &st); err != nil {
+	st, err := ParseStatus(value)
+	if err != nil {
 		msg := fmt.Sprintf("annotation %s is not Tandem's (%v); the pod is left as it is", StatusKey, err)
-		return Result{Reason: ReasonForeignStatus, Message: msg, Warnings: []string{warning(ReasonForeignStatus, msg)}}
+		return Result{Reason: ReasonForeignStatus, Message: msg, Warnings: []string{Warning(ReasonForeignStatus, msg)}}
 	}
 	res := Result{Reason: ReasonAlreadyInjected, Message: "already injected"}
 	for _, s := range st.Sidecars {
@@ -94,7 +142,7 @@ func alreadyInjected(value string, cfg *config.Config) Result {
 		}
 		if d.Reason == ReasonOutdated {
 			res.Reason, res.Message = ReasonOutdated, "already injected, from an older definition"
-			res.Warnings = append(res.Warnings, warning(d.Reason, d.Message))
+			res.Warnings = append(res.Warnings, Warning(d.Reason, d.Message))
 		}
 		res.Sidecars = append(res.Sidecars, d)
 	}

@@ -7,13 +7,17 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/tandem-io/tandem/internal/config"
 )
 
-// quote writes s as a CEL string literal. Only what CEL requires is escaped, so that the
-// compiled policy reads like its configuration.
+// quote writes s as a CEL string literal. What CEL requires is escaped, and every
+// character unicode.IsPrint rejects (control characters, U+0085, U+2028, U+00A0, ...):
+// YAML folds some of them into spaces or line breaks when the compiled policy is read
+// back, and then the policy would write another value than the webhook. The rest is
+// written as it is, so that the compiled policy reads like its configuration.
 func quote(s string) string {
 	var b strings.Builder
 	b.WriteByte('\'')
@@ -24,14 +28,23 @@ func quote(s string) string {
 			b.WriteRune(r)
 		case r == '\n':
 			b.WriteString(`\n`)
-		case r < 0x20 || r == 0x7f || r == utf8.RuneError:
-			fmt.Fprintf(&b, `\u%04x`, r)
+		case r == utf8.RuneError || !unicode.IsPrint(r):
+			escapeRune(&b, r)
 		default:
 			b.WriteRune(r)
 		}
 	}
 	b.WriteByte('\'')
 	return b.String()
+}
+
+// escapeRune writes r as CEL's \uXXXX, or \UXXXXXXXX beyond the Basic Multilingual Plane.
+func escapeRune(b *strings.Builder, r rune) {
+	if r > 0xffff {
+		fmt.Fprintf(b, `\U%08x`, r)
+		return
+	}
+	fmt.Fprintf(b, `\u%04x`, r)
 }
 
 // quoteList writes a list of string literals.
@@ -42,10 +55,6 @@ func quoteList(items []string) string {
 	}
 	return "[" + strings.Join(q, ", ") + "]"
 }
-
-// goQuoted is what Go's %q makes of a name the configuration holds: the messages the
-// engine formats with %q, precomputed.
-func goQuoted(s string) string { return strconv.Quote(s) }
 
 // literal writes a JSON value decoded from the configuration as a CEL value. Template
 // strings go through str, which turns them into CEL string expressions.

@@ -25,9 +25,9 @@ type Options struct {
 // Annotations on the compiled objects: what they were compiled from, and which sidecars
 // they inject. The chart reads them to route only the other pods to the webhook.
 const (
-	ConfigSHA256Key     = "tandem.io/config-sha256"
-	CompiledSidecarsKey = "tandem.io/compiled-sidecars"
-	WebhookSidecarsKey  = "tandem.io/webhook-sidecars"
+	ConfigSHA256Key     = config.KeyPrefix + "config-sha256"
+	CompiledSidecarsKey = config.KeyPrefix + "compiled-sidecars"
+	WebhookSidecarsKey  = config.KeyPrefix + "webhook-sidecars"
 )
 
 // Output is the compiled policy.
@@ -92,13 +92,21 @@ func Compile(cfg *config.Config, opts Options) (*Output, error) {
 		CompiledSidecarsKey: strings.Join(out.Compiled, ","),
 		WebhookSidecarsKey:  strings.Join(out.Webhook, ","),
 	}}
-	out.Objects = objects(meta, p)
+	objs, err := objects(meta, p)
+	if err != nil {
+		return out, fmt.Errorf("compiling %s: %w", cfg.Source, err)
+	}
+	out.Objects = objs
 	return out, nil
 }
 
 // objects wraps the program in the three policies, each followed by its binding: the
 // mutating one, the validating one that refuses pods, and NAME-warnings.
-func objects(meta metav1.ObjectMeta, p *program) []runtime.Object {
+func objects(meta metav1.ObjectMeta, p *program) ([]runtime.Object, error) {
+	selection, err := p.selectionVars()
+	if err != nil {
+		return nil, err
+	}
 	pods := &admissionv1.MatchResources{
 		// The namespaces the webhook never sees either: Kubernetes' own.
 		NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
@@ -138,11 +146,11 @@ func objects(meta metav1.ObjectMeta, p *program) []runtime.Object {
 	warnings.Name += "-warnings"
 	return append(objs, validating(warnings, admissionv1.Warn, admissionv1.ValidatingAdmissionPolicySpec{
 		MatchConstraints: pods.DeepCopy(),
-		MatchConditions:  []admissionv1.MatchCondition{skippedCondition()},
-		Variables:        p.selectionVars(),
-		Validations:      []admissionv1.Validation{skippedWarning()},
+		MatchConditions:  []admissionv1.MatchCondition{p.skippedCondition()},
+		Variables:        selection,
+		Validations:      []admissionv1.Validation{p.skippedWarning()},
 		FailurePolicy:    ptr.To(admissionv1.Ignore),
-	})...)
+	})...), nil
 }
 
 // validating is a ValidatingAdmissionPolicy and its binding with action.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/tandem-io/tandem/internal/config"
@@ -116,5 +117,13 @@ func TestQuote(t *testing.T) {
 		if got := quote(in); got != want {
 			t.Errorf("quote(%q) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// The warning policy needs the program's selection variables; a program without them is
+// an error from Compile's helpers, never a panic in the CLI.
+func TestObjectsWithoutSelectionVariablesIsAnError(t *testing.T) {
+	if _, err := objects(metav1.ObjectMeta{Name: "tandem"}, &program{}); err == nil || !strings.Contains(err.Error(), `"owned"`) {
+		t.Fatalf("objects of an empty program: err = %v, want one naming the missing variable", err)
 	}
 }

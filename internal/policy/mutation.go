@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"errors"
 	"sort"
 	"strings"
 
@@ -8,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/tandem-io/tandem/internal/config"
 	"github.com/tandem-io/tandem/internal/inject"
 )
 
@@ -142,33 +144,55 @@ func (p *program) validation() admissionv1.Validation {
 
 // selectionVars are the variables up to "owned": enough to tell whether a pod is the
 // policy's.
-func (p *program) selectionVars() []admissionv1.Variable {
+func (p *program) selectionVars() ([]admissionv1.Variable, error) {
 	for i, v := range p.vars {
 		if v.Name == "owned" {
-			return p.vars[:i+1]
+			return p.vars[:i+1], nil
 		}
 	}
-	panic("policy: the program has no owned variable")
+	return nil, errors.New("the compiled program has no variable \"owned\"; the warning policy cannot tell which pods are its own")
 }
 
-// skippedCondition picks the pods whose status annotation records a sidecar left out:
-// the validating policy that warns sees the pod after the mutating one wrote it.
-func skippedCondition() admissionv1.MatchCondition {
-	return admissionv1.MatchCondition{Name: "sidecars-skipped", Expression: "object.metadata.?annotations[?" + quote(statusKey) + "].orValue('').contains('\"skipped\"')"}
+// skippedEntries are the status entries of the compiled sidecars that can be left out,
+// each with the warning the webhook gives for it (for a clash, the engine's sentence for
+// a writer that keeps no details: tandem explain gives them).
+func (p *program) skippedEntries() (entries, warnings []string) {
+	for _, sc := range p.sidecars {
+		name := sc.sc.Name
+		if sc.sc.OnHostNetwork() == config.HostNetworkSkip {
+			entries = append(entries, inject.StatusSkippedEntry(name, string(inject.ReasonHostNetwork)))
+			warnings = append(warnings, inject.Warning(inject.ReasonHostNetwork, inject.HostNetworkSkipMessage(sc.sc)))
+		}
+		if sc.sc.FailurePolicy == config.FailurePolicyIgnore {
+			for _, r := range []inject.Reason{inject.ReasonNameClash, inject.ReasonPortClash} {
+				entries = append(entries, inject.StatusSkippedEntry(name, string(r)))
+				warnings = append(warnings, inject.Warning(r, inject.BestEffortLeftOut(name)))
+			}
+		}
+	}
+	return entries, warnings
+}
+
+// statusCEL is the pod's status annotation, "" when it has none.
+var statusCEL = "object.metadata.?annotations[?" + quote(statusKey) + "].orValue('')"
+
+// skippedCondition picks the pods whose status annotation records a compiled sidecar left
+// out: the validating policy that warns sees the pod after the mutating one wrote it.
+func (p *program) skippedCondition() admissionv1.MatchCondition {
+	entries, _ := p.skippedEntries()
+	return admissionv1.MatchCondition{Name: "sidecars-skipped", Expression: quoteList(entries) + ".exists(e, " + statusCEL + ".contains(e))"}
 }
 
 // skippedWarning says, as kubectl prints warnings, which best-effort sidecars the policy
-// left out of the pod, and why: the webhook's warning for the host network, and the
-// reason for a clash (tandem explain gives its details).
-func skippedWarning() admissionv1.Validation {
-	entry := "'\"name\":\"[^\"]*\",\"reason\":\"[^\"]*\"'"
-	name, reason := "e.split('\"')[3]", "e.split('\"')[7]"
-	host := string(inject.ReasonHostNetwork)
-	message := reason + " + ': sidecar \"' + " + name + " + '\" ' + (" + reason + " == " + quote(host) + " ? " +
-		quote("is not injected into a pod on the host network, where its ports would clash with the node's (its hostNetwork setting is skip)") + " : " +
-		quote("cannot be injected (it is best effort, so the pod goes without it); tandem explain says why") + ")"
+// left out of the pod, and why: the webhook's warning, found by the exact status entry.
+func (p *program) skippedWarning() admissionv1.Validation {
+	entries, warnings := p.skippedEntries()
+	pairs := make([]string, len(entries))
+	for i, e := range entries {
+		pairs[i] = "[" + quote(e) + ", " + quote(warnings[i]) + "]"
+	}
 	return admissionv1.Validation{
 		Expression:        "!variables.owned",
-		MessageExpression: "object.metadata.annotations[" + quote(statusKey) + "].findAll(" + entry + ").map(e, " + message + ").join('; ')",
+		MessageExpression: "[" + strings.Join(pairs, ", ") + "].filter(x, " + statusCEL + ".contains(x[0])).map(x, x[1]).join('; ')",
 	}
 }

@@ -25,9 +25,8 @@ type program struct {
 }
 
 const (
-	injectKey  = inject.InjectKey
-	statusKey  = inject.StatusKey
-	knobPrefix = "tandem.io/"
+	injectKey = inject.InjectKey
+	statusKey = inject.StatusKey
 )
 
 func newProgram(cfg *config.Config, sidecars []*sidecarCEL, partial bool) *program {
@@ -56,7 +55,7 @@ func (p *program) defined() string { return quoteList(p.cfg.Names()) }
 // no-op). Match conditions cannot see the namespace; the rest is in the variables.
 func (p *program) matchConditions() []admissionv1.MatchCondition {
 	return []admissionv1.MatchCondition{
-		{Name: "not-opted-out", Expression: "object.metadata.?labels[?" + quote(injectKey) + "].orValue('') != 'false'"},
+		{Name: "not-opted-out", Expression: "object.metadata.?labels[?" + quote(injectKey) + "].orValue('') != " + quote(inject.OptOut)},
 		{Name: "not-injected", Expression: "!(" + quote(statusKey) + " in object.metadata.?annotations.orValue({}))"},
 	}
 }
@@ -67,10 +66,9 @@ func (p *program) selection() {
 	p.v("annotations", "object.metadata.?annotations.orValue({})")
 	p.v("nsLabels", "namespaceObject.metadata.?labels.orValue({})")
 	p.v("fromPod", quote(injectKey)+" in variables.annotations")
-	p.v("source", "variables.fromPod ? "+quote("the pod annotation "+injectKey)+" : "+quote("the label "+injectKey+" of namespace ")+" + request.namespace")
-	// parseList: "proxy,logs" in annotations, "proxy.logs" in label values.
+	p.v("source", "variables.fromPod ? "+quote(inject.SourcePodAnnotation)+" : "+sayNamespaceLabel.cel(expr("request.namespace")))
 	p.v("requested", "(variables.fromPod ? variables.annotations["+quote(injectKey)+"] : variables.nsLabels[?"+quote(injectKey)+"].orValue(''))"+
-		".replace(',', ' ').replace('.', ' ').split(' ').filter(n, n != '' && n != 'false')")
+		parseListCEL())
 	owned := "true"
 	if p.partial {
 		// A pod that asks for a sidecar left to the webhook is the webhook's, whole.
@@ -109,10 +107,7 @@ func (p *program) knobs() {
 	lists := map[string]string{}
 	for _, sc := range p.cfg.Sidecars {
 		keys := slices.Sorted(maps.Keys(sc.Overridable))
-		lists[sc.Name] = quote("none")
-		if len(keys) > 0 {
-			lists[sc.Name] = quote(strings.Join(keys, ", "))
-		}
+		lists[sc.Name] = quote(inject.OverridableList(sc))
 		var entries []string
 		for _, k := range keys {
 			entries = append(entries, quote(k)+": "+quote(sc.Overridable[k].String()))
@@ -120,8 +115,8 @@ func (p *program) knobs() {
 		overridable[sc.Name] = "{" + strings.Join(entries, ", ") + "}"
 	}
 	p.v("overridable", mapLiteral(overridable, true))
-	prefix := fmt.Sprint(len(knobPrefix))
-	p.v("knobKeys", "variables.annotations.filter(k, k.startsWith("+quote(knobPrefix)+") && k.substring("+prefix+").contains('.')).sort()")
+	prefix := fmt.Sprint(len(config.KeyPrefix))
+	p.v("knobKeys", "variables.annotations.filter(k, k.startsWith("+quote(config.KeyPrefix)+") && k.substring("+prefix+").contains('.')).sort()")
 	p.v("knobParts", "variables.knobKeys.map(k, k.substring("+prefix+").split('.', 2))")
 	p.v("badKnob", "lists.range(size(variables.knobKeys)).filter(i, "+
 		"!(variables.knobParts[i][0] in "+p.defined()+") || (variables.knobParts[i][0] in variables.resolved && "+
@@ -132,11 +127,11 @@ func (p *program) knobs() {
 	p.v("knobSidecar", "variables.firstBadKnob < 0 ? '' : variables.knobParts[variables.firstBadKnob][0]")
 	key := "variables.knobKeys[variables.firstBadKnob]"
 	knob := "variables.knobParts[variables.firstBadKnob][1]"
+	sidecar := expr("variables.knobSidecar")
 	p.v("knobDenial", "variables.firstBadKnob < 0 ? '' : "+
-		"!(variables.knobSidecar in "+p.defined()+") ? 'annotation ' + "+key+" + ' names sidecar ' + strings.quote(variables.knobSidecar) + "+
-		quote(", which is not defined in the Tandem config (defined: "+strings.Join(p.cfg.Names(), ", ")+")")+" : "+
-		"!("+knob+" in variables.overridable[variables.knobSidecar]) ? 'annotation ' + "+key+" + ': sidecar \"' + variables.knobSidecar + '\" has no overridable knob ' + strings.quote("+knob+") + ' (overridable: ' + "+mapLiteral(lists, false)+"[variables.knobSidecar] + ')' : "+
-		"'annotation ' + "+key+" + ': value ' + strings.quote(variables.annotations["+key+"]) + ' is not allowed; it must match ' + variables.overridable[variables.knobSidecar]["+knob+"]")
+		"!(variables.knobSidecar in "+p.defined()+") ? "+sayKnobSidecar.cel(expr(key), sidecar, lit(inject.NameList(p.cfg.Names())))+" : "+
+		"!("+knob+" in variables.overridable[variables.knobSidecar]) ? "+sayKnobName.cel(expr(key), sidecar, expr(knob), expr(mapLiteral(lists, false)+"[variables.knobSidecar]"))+" : "+
+		sayKnobValue.cel(expr(key), expr("variables.annotations["+key+"]"), expr("variables.overridable[variables.knobSidecar]["+knob+"]")))
 }
 
 // sidecar: what becomes of one compiled sidecar, in config order; earlier are those
@@ -149,13 +144,13 @@ func (p *program) sidecar(sc *sidecarCEL, earlier []*sidecarCEL) {
 		for k, v := range sc.sc.Values {
 			knobs[k] = quote(v)
 			if _, ok := sc.sc.Overridable[k]; ok {
-				knobs[k] = "variables.annotations[?" + quote(knobPrefix+name+"."+k) + "].orValue(" + quote(v) + ")"
+				knobs[k] = "variables.annotations[?" + quote(inject.KnobKey(name, k)) + "].orValue(" + quote(v) + ")"
 			}
 		}
 		p.v(sc.id+"_knobs", mapLiteral(knobs, false))
 	}
 	p.v(sc.id+"_problems", joinOr(clashes(sc, earlier), " + ", "[]"))
-	host := sc.sc.HostNetwork
+	host := sc.sc.OnHostNetwork()
 	blocked := "false" // the host network keeps the sidecar out
 	if host != config.HostNetworkInject {
 		blocked = "variables.hostNetwork"
@@ -165,11 +160,11 @@ func (p *program) sidecar(sc *sidecarCEL, earlier []*sidecarCEL) {
 	hostDenial, hostSkip := "''", "''"
 	switch host {
 	case config.HostNetworkDeny:
-		hostDenial = quote(fmt.Sprintf("sidecar %q refuses pods on the host network (its hostNetwork setting is deny); run the pod without hostNetwork or without the sidecar", name))
+		hostDenial = sayHostDenial.cel(lit(name))
 	case config.HostNetworkSkip:
 		hostSkip = quote(string(inject.ReasonHostNetwork))
 	}
-	clashDenial, clashSkip := quote(fmt.Sprintf("sidecar %q cannot be injected: ", name))+" + "+id+"_problems.map(x, x.m).join('; ')", "''"
+	clashDenial, clashSkip := sayClashDenial.cel(lit(name), expr(id+"_problems.map(x, x.m).join("+quote(inject.ProblemSeparator)+")")), "''"
 	if sc.sc.FailurePolicy == config.FailurePolicyIgnore {
 		clashDenial, clashSkip = "''", id+"_problems[0].r"
 	}
@@ -183,58 +178,68 @@ func (p *program) outcome() {
 	selectors := map[string]string{}
 	for _, sc := range p.sidecars {
 		if sc.sc.Namespaces != nil {
-			selectors[sc.sc.Name] = quote(goQuoted(sc.sc.Namespaces.String()))
+			selectors[sc.sc.Name] = quote(sc.sc.Namespaces.String())
 		}
 	}
-	notAllowed := "'sidecar \"' + n + '\" is not allowed in namespace ' + strings.quote(request.namespace) + ': it is restricted to namespaces matching ' + " + mapLiteral(selectors, false) + "[n]"
+	notAllowed := sayNotAllowed.cel(expr("n"), expr("request.namespace"), expr(mapLiteral(selectors, false)+"[n]"))
 	if len(selectors) == 0 {
 		notAllowed = "''"
 	}
-	unknown := "variables.source + ' asks for sidecar ' + strings.quote(n) + " + quote(", which is not defined in the Tandem config (defined: "+strings.Join(p.cfg.Names(), ", ")+")")
+	unknown := sayUnknownSidecar.cel(expr("variables.source"), expr("n"), lit(inject.NameList(p.cfg.Names())))
 	var perSidecar, injected, skipped []string
 	for _, sc := range p.sidecars {
 		id := "variables." + sc.id
 		perSidecar = append(perSidecar, id+"_denial")
-		injected = append(injected, "("+id+"_ok ? ["+quote(fmt.Sprintf(`{"name":%q,"hash":%q}`, sc.sc.Name, sc.sc.Hash))+"] : [])")
-		skipped = append(skipped, "("+id+"_skipped != '' ? ["+quote(fmt.Sprintf(`{"name":%q,"reason":"`, sc.sc.Name))+" + "+id+"_skipped + '\"}'] : [])")
+		injected = append(injected, "("+id+"_ok ? ["+quote(inject.StatusSidecarEntry(sc.sc.Name, sc.sc.Hash))+"] : [])")
+		skipped = append(skipped, "("+id+"_skipped != '' ? ["+saySkippedEntry.cel(lit(sc.sc.Name), expr(id+"_skipped"))+"] : [])")
 	}
 	p.v("denials", "variables.requested.filter(n, !(n in "+p.defined()+") || n in variables.notAllowed).map(n, n in variables.notAllowed ? "+notAllowed+" : "+unknown+")"+
 		" + (variables.firstBadKnob >= 0 && !(variables.knobSidecar in variables.resolved) ? [variables.knobDenial] : [])"+
 		" + ["+strings.Join(perSidecar, ", ")+"].filter(m, m != '')")
 	p.v("active", "size(variables.requested) > 0 && variables.owned && size(variables.denials) == 0")
 	p.v("skipped", strings.Join(skipped, " + "))
-	p.v("status", `'{"sidecars":[' + (`+strings.Join(injected, " + ")+`).join(',') + ']' + (size(variables.skipped) > 0 ? ',"skipped":[' + variables.skipped.join(',') + ']' : '') + '}'`)
+	sep := quote(inject.StatusEntrySeparator)
+	p.v("statusSidecars", "("+strings.Join(injected, " + ")+").join("+sep+")")
+	sidecars := expr("variables.statusSidecars")
+	p.v("status", "size(variables.skipped) > 0 ? "+sayStatus.cel(sidecars, expr("variables.skipped.join("+sep+")"))+" : "+sayStatusInjected.cel(sidecars))
 }
 
 // clashes lists, as CEL, each name and port of sc that the pod or an earlier injected
 // sidecar has taken: the engine's checks, in its order, with its messages.
 func clashes(sc *sidecarCEL, earlier []*sidecarCEL) []string {
 	var out []string
-	owner := func(podHas, podOwner, reason, what string, taken func(*config.Sidecar) bool) {
-		e := "(" + podHas + " ? [{'r': " + quote(reason) + ", 'm': " + quote(what+" is already used by ") + " + " + podOwner + "}]"
+	// owner adds the check of one name or port: taken by the pod (podHas), whose owner
+	// podOwner names, or by an earlier sidecar that is injected; say is the sentence.
+	owner := func(podHas string, podOwner arg, reason inject.Reason, say func(owner arg) string, taken func(*config.Sidecar) bool) {
+		e := "(" + podHas + " ? [{'r': " + quote(string(reason)) + ", 'm': " + say(podOwner) + "}]"
 		for _, o := range earlier {
 			if taken(o.sc) {
-				e += " : variables." + o.id + "_ok ? [{'r': " + quote(reason) + ", 'm': " + quote(fmt.Sprintf("%s is already used by sidecar %q", what, o.sc.Name)) + "}]"
+				e += " : variables." + o.id + "_ok ? [{'r': " + quote(string(reason)) + ", 'm': " + say(lit(inject.SidecarOwner(o.sc.Name))) + "}]"
 			}
 		}
 		out = append(out, e+" : [])")
 	}
+	pod := lit(inject.OwnerPod)
 	for _, list := range [][]config.Part{sc.sc.InitContainers, sc.sc.Containers} {
 		for _, c := range list {
-			owner(quote(c.Name)+" in variables.podNames", "'the pod'", string(inject.ReasonNameClash), fmt.Sprintf("container name %q", c.Name),
+			owner(quote(c.Name)+" in variables.podNames", pod, inject.ReasonNameClash,
+				func(o arg) string { return sayContainerTaken.cel(lit(c.Name), o) },
 				func(o *config.Sidecar) bool {
 					return hasPart(o.Containers, c.Name) || hasPart(o.InitContainers, c.Name)
 				})
 			for _, port := range c.Ports {
-				key := quote(fmt.Sprintf("%d/%s", port.Number, port.Protocol))
-				owner("variables.podPorts.exists(x, x.p == "+key+")", "'container \"' + variables.podPorts.filter(x, x.p == "+key+")[0].c + '\" of the pod'",
-					string(inject.ReasonPortClash), fmt.Sprintf("port %d/%s of container %q", port.Number, port.Protocol, c.Name),
+				name := inject.PortName(port.Number, string(port.Protocol))
+				key := quote(name)
+				podContainer := expr(sayPodContainer.cel(expr("variables.podPorts.filter(x, x.p == " + key + ")[0].c")))
+				owner("variables.podPorts.exists(x, x.p == "+key+")", podContainer, inject.ReasonPortClash,
+					func(o arg) string { return sayPortTaken.cel(lit(name), lit(c.Name), o) },
 					func(o *config.Sidecar) bool { return hasPort(o.Containers, port) })
 			}
 		}
 	}
 	for _, v := range sc.sc.Volumes {
-		owner(quote(v.Name)+" in variables.podVolumes", "'the pod'", string(inject.ReasonNameClash), fmt.Sprintf("volume name %q", v.Name),
+		owner(quote(v.Name)+" in variables.podVolumes", pod, inject.ReasonNameClash,
+			func(o arg) string { return sayVolumeTaken.cel(lit(v.Name), o) },
 			func(o *config.Sidecar) bool { return hasPart(o.Volumes, v.Name) })
 	}
 	return out
@@ -304,4 +309,17 @@ func mapLiteral(m map[string]string, dyn bool) string {
 		entries = append(entries, quote(k)+": "+v)
 	}
 	return "{" + strings.Join(entries, ", ") + "}"
+}
+
+// parseListCEL is inject.ParseList in CEL, from the engine's separators: every separator
+// becomes a space, then the value is split at spaces and blanks and the opt-out are
+// dropped. (Repeats stay: a sidecar asked for twice is still one sidecar to "in".)
+func parseListCEL() string {
+	var b strings.Builder
+	for _, r := range inject.ListSeparators {
+		if r != ' ' {
+			b.WriteString(".replace(" + quote(string(r)) + ", ' ')")
+		}
+	}
+	return b.String() + ".split(' ').filter(n, n != '' && n != " + quote(inject.OptOut) + ")"
 }

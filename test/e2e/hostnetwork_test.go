@@ -10,10 +10,10 @@ import (
 )
 
 // A pod on the node's network asks for seed (labels only) and proxy (ports 15000 and
-// 15001, which would clash with the node's): with both at the default hostNetwork: skip,
-// the API server stores it without either, the client is warned with the reason, and
-// the status annotation records why.
-func TestHostNetworkPodIsLeftWithoutItsSidecars(t *testing.T) {
+// 15001, which would clash with the node's): with both at the default hostNetwork: auto,
+// the API server stores it with seed's label and without the proxy, the client is warned
+// with the reason, and the status annotation records why.
+func TestHostNetworkPodIsLeftWithoutSidecarsWithPorts(t *testing.T) {
 	ns := namespace(t, nil)
 	c, warnings := tandemtest.WarningClient(t, cp.RESTConfig)
 	p := pod("host", nil, map[string]string{"tandem.io/inject": "seed,proxy"})
@@ -22,8 +22,8 @@ func TestHostNetworkPodIsLeftWithoutItsSidecars(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(created.Spec.Containers) != 1 || len(created.Spec.InitContainers) != 0 || created.Labels["foo"] != "" {
-		t.Errorf("the host-network pod got sidecars: containers %v, init containers %v, labels %v",
+	if len(created.Spec.Containers) != 1 || len(created.Spec.InitContainers) != 0 || created.Labels["foo"] != "bar" {
+		t.Errorf("want seed's label and no proxy: containers %v, init containers %v, labels %v",
 			containerNames(created.Spec.Containers), containerNames(created.Spec.InitContainers), created.Labels)
 	}
 	var st struct {
@@ -33,10 +33,10 @@ func TestHostNetworkPodIsLeftWithoutItsSidecars(t *testing.T) {
 	if err := json.Unmarshal([]byte(created.Annotations["tandem.io/status"]), &st); err != nil {
 		t.Fatalf("status annotation %q: %v", created.Annotations["tandem.io/status"], err)
 	}
-	if len(st.Sidecars) != 0 || len(st.Skipped) != 2 || st.Skipped[0].Reason != "HostNetwork" || st.Skipped[1].Reason != "HostNetwork" {
-		t.Errorf("status %+v: want seed and proxy skipped for HostNetwork", st)
+	if len(st.Sidecars) != 1 || st.Sidecars[0].Name != "seed" || len(st.Skipped) != 1 || st.Skipped[0].Name != "proxy" || st.Skipped[0].Reason != "HostNetwork" {
+		t.Errorf("status %+v: want seed injected and proxy skipped for HostNetwork", st)
 	}
-	if got := strings.Join(warnings.All(), "\n"); !strings.Contains(got, `HostNetwork: sidecar "proxy" is not injected into a pod on the host network`) {
+	if got := strings.Join(warnings.All(), "\n"); !strings.Contains(got, `HostNetwork: sidecar "proxy" is not injected into a pod on the host network, where the ports it declares would clash`) {
 		t.Errorf("warnings %q lack the proxy's HostNetwork warning", got)
 	}
 }

@@ -18,8 +18,8 @@ func TestBestEffortSkipsWarnOnBothPaths(t *testing.T) {
 		input, webhook, policy string
 	}{
 		{"host-network.yaml",
-			`HostNetwork: sidecar "proxy" is not injected into a pod on the host network, where its ports would clash with the node's (its hostNetwork setting is skip)`,
-			`HostNetwork: sidecar "proxy" is not injected into a pod on the host network, where its ports would clash with the node's (its hostNetwork setting is skip)`},
+			`HostNetwork: sidecar "proxy" is not injected into a pod on the host network, where the ports it declares would clash with the node's (its hostNetwork setting is auto, which skips sidecars with ports)`,
+			`HostNetwork: sidecar "proxy" is not injected into a pod on the host network, where the ports it declares would clash with the node's (its hostNetwork setting is auto, which skips sidecars with ports)`},
 		{"clash-soft.yaml",
 			`NameClash: sidecar "clash-soft" cannot be injected: container name "app" is already used by the pod`,
 			`NameClash: sidecar "clash-soft" cannot be injected (it is best effort, so the pod goes without it); tandem explain says why`},
