@@ -12,10 +12,11 @@ import (
 	"github.com/tandem-io/tandem/internal/inject"
 )
 
-// The result label of tandem_admission_requests_total.
-// sidecarSkipped is the result of a best-effort sidecar left out of a pod, with a warning.
+// sidecarSkipped is a result of tandem_injections_total, beside resultInjected: a
+// best-effort sidecar left out of a pod, with a warning.
 const sidecarSkipped = "skipped"
 
+// The result label of tandem_admission_requests_total.
 const (
 	resultInjected  = "injected"  // allowed with a patch
 	resultUnchanged = "unchanged" // allowed as it is: not a pod CREATE, opted out, nothing asked
