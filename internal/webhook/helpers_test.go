@@ -58,6 +58,7 @@ func newTestHandler(t testing.TB, cfg *config.Config) *handler {
 		inject:     inject.Options{NativeSidecars: true},
 		metrics:    newMetrics(nil),
 		log:        discardLogger(),
+		limits:     newAdmissionLimits(&Options{MaxRequestsInFlight: defaultMaxRequestsInFlight, MaxBufferedBytes: defaultMaxBufferedBytes}),
 	}
 	h.config.Store(cfg)
 	return h

@@ -84,9 +84,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	limits := newAdmissionLimits(&opts)
+	s.metrics.observeLimits(limits)
 	s.admission = &handler{
 		config: &s.config, namespaces: namespaces, inject: inject.Options{NativeSidecars: native},
-		metrics: s.metrics, log: s.log,
+		metrics: s.metrics, log: s.log, limits: limits,
 	}
 	if err := s.listen(); err != nil {
 		return nil, err
@@ -207,8 +209,10 @@ func (s *Server) shutdown(webhook, health, metrics *http.Server) error {
 	return err
 }
 
-// Timeouts of the admission server. The API server waits 10 s for a webhook by default
-// and 30 s at most, and keeps connections open between calls.
+// Timeouts of the servers. The API server waits 10 s for a webhook by default and 30 s
+// at most, and keeps connections open between calls. The admission server reads a request
+// within Options.RequestReadTimeout (limits.go); the health and metrics servers, which
+// hold no request bodies, keep these.
 const (
 	readHeaderTimeout = 10 * time.Second
 	readTimeout       = 30 * time.Second
@@ -223,10 +227,11 @@ func (s *Server) servers() (webhook, health, metrics *http.Server) {
 	protocols.SetHTTP1(true)
 	protocols.SetHTTP2(s.opts.EnableHTTP2)
 	webhook = &http.Server{
-		Handler:           mux,
-		Protocols:         &protocols,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
+		Handler:   mux,
+		Protocols: &protocols,
+		// Both from the request's first byte: what a slow sender holds is freed by then.
+		ReadHeaderTimeout: s.opts.RequestReadTimeout,
+		ReadTimeout:       s.opts.RequestReadTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    64 << 10,
