@@ -149,6 +149,6 @@ served=$(($(awk -F'\t' '$1 == "tandem" { n += $3 + $4 } END { print n + 0 }' "$w
 rss=$(grep VmHWM "/proc/$tandem_pid/status" | awk '{ printf "%.1f", $2 / 1024 }')
 echo
 echo "typical at 100/s under a flood of 64 header-only and 64 slow-body requests: p50 / p99 / max" \
-	"$(echo "$flood" | cut -f7) / $(echo "$flood" | cut -f9) / $(echo "$flood" | cut -f10) µs, $(echo "$flood" | cut -f3) answered," \
-	"$(echo "$flood" | cut -f4) errors; $(sed 's/^flood: //' "$work/flood.log")"
+	"$(echo "$flood" | cut -f6) / $(echo "$flood" | cut -f8) / $(echo "$flood" | cut -f9) µs, $(echo "$flood" | cut -f2) answered," \
+	"$(echo "$flood" | cut -f3) errors; $(sed 's/^flood: //' "$work/flood.log")"
 echo "tandem peak RSS (VmHWM) after $served measured requests (plus warm-up): $rss MiB"
