@@ -116,6 +116,8 @@ for payload in $PAYLOADS; do
 	printf 'tandem\t%s\n' "$line" | tee -a "$work/rate.tsv" | sed "s/^/at $RATE\/s: /" >&2
 done
 
+# Peak RSS of the measured requests, before the flood adds its own.
+rss=$(grep VmHWM "/proc/$tandem_pid/status" | awk '{ printf "%.1f", $2 / 1024 }')
 # Under a flood: ordinary reviews at 100/s while 128 connections try to hold memory.
 flood=$(load -file testdata/bench/typical.admissionreview.json -addr "$tandem_addr" -pid "$tandem_pid" -rate 100 -n 2000 \
 	-concurrency 2 -duration 60s -flood-headers 64 -flood-slow 64 2>"$work/flood.log")
@@ -146,9 +148,8 @@ for payload in $PAYLOADS; do
 		"$(echo "$rate_line" | cut -f7)" "$(echo "$rate_line" | cut -f9)" "$(echo "$rate_line" | cut -f10)" "$errors"
 done
 served=$(($(awk -F'\t' '$1 == "tandem" { n += $3 + $4 } END { print n + 0 }' "$work/flat.tsv") + $(sum "$work/rate.tsv" 3)))
-rss=$(grep VmHWM "/proc/$tandem_pid/status" | awk '{ printf "%.1f", $2 / 1024 }')
 echo
 echo "typical at 100/s under a flood of 64 header-only and 64 slow-body requests: p50 / p99 / max" \
 	"$(echo "$flood" | cut -f6) / $(echo "$flood" | cut -f8) / $(echo "$flood" | cut -f9) µs, $(echo "$flood" | cut -f2) answered," \
-	"$(echo "$flood" | cut -f3) errors; $(sed 's/^flood: //' "$work/flood.log")"
+	"$(echo "$flood" | cut -f3) errors, tandem's peak RSS $(echo "$flood" | cut -f11) MiB; $(sed 's/^flood: //' "$work/flood.log")"
 echo "tandem peak RSS (VmHWM) after $served measured requests (plus warm-up): $rss MiB"
