@@ -35,8 +35,7 @@ type handler struct {
 	log        *slog.Logger
 	exchanges  exchangePool
 	// limits bound the requests in flight and the bytes they buffer (limits.go).
-	limits      *admissionLimits
-	overloadLog overloadLog
+	limits *admissionLimits
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -58,8 +58,10 @@ func newTestHandler(t testing.TB, cfg *config.Config) *handler {
 		inject:     inject.Options{NativeSidecars: true},
 		metrics:    newMetrics(nil),
 		log:        discardLogger(),
-		limits:     newAdmissionLimits(&Options{MaxRequestsInFlight: defaultMaxRequestsInFlight, MaxBufferedBytes: defaultMaxBufferedBytes}),
 	}
+	defaults := Options{}
+	defaults.setDefaults()
+	h.limits = newAdmissionLimits(&defaults, h.metrics, h.log)
 	h.config.Store(cfg)
 	return h
 }

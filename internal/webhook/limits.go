@@ -1,7 +1,10 @@
 package webhook
 
 import (
+	"log/slog"
+	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -20,6 +23,7 @@ const MaxBodySize = 4 << 20
 // about 40; 32 MiB holds eight of the largest possible requests at once, or hundreds of
 // ordinary ones, which arrive and are answered in well under a millisecond each.
 const (
+	defaultMaxConnections      = 1024
 	defaultMaxRequestsInFlight = 256
 	defaultMaxBufferedBytes    = 32 << 20
 	// defaultRequestReadTimeout bounds reading one request, headers and body, from its
@@ -32,17 +36,25 @@ const (
 // client honours it within the webhook's timeoutSeconds, then applies the failurePolicy.
 const retryAfter = "1"
 
-// admissionLimits bound what the requests in flight can hold: how many there are, and
-// the bytes their body buffers take. A request over either limit is refused at once
-// (shed) rather than queued: a queue would hold the very memory and connections the
-// limits protect, and the API server would wait on it until its timeout.
+// admissionLimits bound what clients can make the server hold: open connections,
+// requests in flight, and the bytes their body buffers take. Past a limit a connection is
+// closed, or a request refused, at once (shed) rather than queued: a queue would hold the
+// very memory the limits protect, and the API server would wait on it until its timeout.
 type admissionLimits struct {
-	maxRequests, maxBytes int64
-	requests, bytes       atomic.Int64
+	maxConns, maxRequests, maxBytes int64
+	conns, requests, bytes          atomic.Int64
+	// refused is told of each refusal: which limit, and the client's address.
+	refused func(limit, remote string)
 }
 
-func newAdmissionLimits(o *Options) *admissionLimits {
-	return &admissionLimits{maxRequests: int64(o.MaxRequestsInFlight), maxBytes: o.MaxBufferedBytes}
+func newAdmissionLimits(o *Options, m *metrics, log *slog.Logger) *admissionLimits {
+	l := &admissionLimits{maxConns: int64(o.MaxConnections), maxRequests: int64(o.MaxRequestsInFlight), maxBytes: o.MaxBufferedBytes}
+	var warned overloadLog
+	l.refused = func(limit, remote string) {
+		m.overloadRefusals.WithLabelValues(limit).Inc()
+		warned.note(log, l, limit, remote)
+	}
+	return l
 }
 
 // enter counts a request in; false when there are already as many as allowed, and then
@@ -70,8 +82,9 @@ func (l *admissionLimits) release(n int64) { l.bytes.Add(-n) }
 
 // Overload refusals, the limit label of tandem_admission_overload_refusals_total.
 const (
-	limitRequests = "requests"
-	limitBytes    = "bytes"
+	limitConnections = "connections"
+	limitRequests    = "requests"
+	limitBytes       = "bytes"
 )
 
 var (
@@ -96,8 +109,7 @@ func (h *handler) shed(w http.ResponseWriter, r *http.Request, limit string) {
 		_ = http.NewResponseController(w).SetReadDeadline(time.Unix(1, 0))
 	}
 	http.Error(w, overloadMessages[limit], http.StatusTooManyRequests)
-	h.metrics.overloadRefusals.WithLabelValues(limit).Inc()
-	h.overloadLog.note(h, r, limit)
+	h.limits.refused(limit, r.RemoteAddr)
 }
 
 // overloadLog writes at most one warning per overloadLogEvery: a flood of refusals must
@@ -106,14 +118,50 @@ type overloadLog struct{ last atomic.Int64 }
 
 const overloadLogEvery = 10 * time.Second
 
-func (o *overloadLog) note(h *handler, r *http.Request, limit string) {
+func (o *overloadLog) note(log *slog.Logger, l *admissionLimits, limit, remote string) {
 	now := time.Now().UnixNano()
 	last := o.last.Load()
 	if now-last < int64(overloadLogEvery) || !o.last.CompareAndSwap(last, now) {
 		return
 	}
-	h.log.Warn("refusing admission requests: overloaded (at most one line per "+overloadLogEvery.String()+"; see tandem_admission_overload_refusals_total)",
-		"limit", limit, "requestsInFlight", h.limits.requests.Load(), "maxRequestsInFlight", h.limits.maxRequests,
-		"bufferedBytes", h.limits.bytes.Load(), "maxBufferedBytes", h.limits.maxBytes,
-		"remote", r.RemoteAddr)
+	log.Warn("refusing admission requests: overloaded (at most one line per "+overloadLogEvery.String()+"; see tandem_admission_overload_refusals_total)",
+		"limit", limit, "remote", remote,
+		"connections", l.conns.Load(), "maxConnections", l.maxConns,
+		"requestsInFlight", l.requests.Load(), "maxRequestsInFlight", l.maxRequests,
+		"bufferedBytes", l.bytes.Load(), "maxBufferedBytes", l.maxBytes)
+}
+
+// connLimitListener closes the connections accepted past the limit at once: an open
+// connection holds TLS and HTTP buffers whether or not it sends anything, so their number
+// bounds memory as much as the requests' bodies do.
+type connLimitListener struct {
+	net.Listener
+	limits *admissionLimits
+}
+
+func (ln connLimitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := ln.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if ln.limits.conns.Add(1) <= ln.limits.maxConns {
+			return &countedConn{Conn: c, limits: ln.limits}, nil
+		}
+		ln.limits.conns.Add(-1)
+		c.Close()
+		ln.limits.refused(limitConnections, c.RemoteAddr().String())
+	}
+}
+
+// countedConn leaves the count of open connections when it is closed, once.
+type countedConn struct {
+	net.Conn
+	limits *admissionLimits
+	closed sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.closed.Do(func() { c.limits.conns.Add(-1) })
+	return c.Conn.Close()
 }

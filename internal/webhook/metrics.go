@@ -76,7 +76,7 @@ func newMetrics(caExpiry func() time.Time) *metrics {
 		}, []string{"kind"}),
 		overloadRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tandem_admission_overload_refusals_total",
-			Help: "Admission requests refused with 429 because the server was at a limit: requests (too many in flight) or bytes (too many request bytes buffered).",
+			Help: "Connections closed or admission requests refused with 429 because the server was at a limit: connections (too many open), requests (too many in flight) or bytes (too many request bytes buffered).",
 		}, []string{"limit"}),
 	}
 	m.registry.MustRegister(m.requests, m.injections, m.duration, m.configReloads, m.configLastGood, m.configInfo, m.overloadRefusals,
@@ -90,6 +90,10 @@ func newMetrics(caExpiry func() time.Time) *metrics {
 // observeLimits shows how close the server is to its overload limits, read at each scrape.
 func (m *metrics) observeLimits(l *admissionLimits) {
 	m.registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tandem_admission_connections",
+			Help: "Open connections to the admission port; past the limit (1024) new ones are closed at once.",
+		}, func() float64 { return float64(l.conns.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "tandem_admission_requests_in_flight",
 			Help: "Admission requests being read or answered now; past the limit (256) more are refused with 429.",

@@ -43,6 +43,9 @@ type Options struct {
 	// NativeSidecars is auto, true or false; auto asks the API server its version.
 	NativeSidecars string
 
+	// MaxConnections bounds the open connections to the admission port; more are closed
+	// as soon as they are accepted. Default 1024.
+	MaxConnections int
 	// MaxRequestsInFlight bounds the admission requests being read or answered at once;
 	// more are refused with 429 and Retry-After. Default 256.
 	MaxRequestsInFlight int
@@ -84,6 +87,9 @@ func (o *Options) setDefaults() {
 	if o.NativeSidecars == "" {
 		o.NativeSidecars = "auto"
 	}
+	if o.MaxConnections == 0 {
+		o.MaxConnections = defaultMaxConnections
+	}
 	if o.MaxRequestsInFlight == 0 {
 		o.MaxRequestsInFlight = defaultMaxRequestsInFlight
 	}
@@ -120,8 +126,8 @@ func (o *Options) validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("native sidecars must be auto, true or false, not %q", o.NativeSidecars))
 	}
-	if o.MaxRequestsInFlight < 0 || o.MaxBufferedBytes < 0 {
-		errs = append(errs, errors.New("the limits on requests in flight and buffered bytes must not be negative"))
+	if o.MaxConnections < 0 || o.MaxRequestsInFlight < 0 || o.MaxBufferedBytes < 0 {
+		errs = append(errs, errors.New("the limits on connections, requests in flight and buffered bytes must not be negative"))
 	}
 	if o.MaxBufferedBytes > 0 && o.MaxBufferedBytes < MaxBodySize+1 {
 		errs = append(errs, fmt.Errorf("the buffered bytes limit must hold at least one request of the largest size, %d bytes", MaxBodySize+1))

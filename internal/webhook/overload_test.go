@@ -175,3 +175,34 @@ func TestServerFreesWhatASlowSenderHolds(t *testing.T) {
 		})
 	}
 }
+
+func TestServerClosesConnectionsOverItsLimitAtOnce(t *testing.T) {
+	ts := startServer(t, Options{Config: testConfig(t), MaxConnections: 2}, nil)
+	dial := func() (*tls.Conn, error) {
+		return tls.Dial("tcp", ts.Addrs().Webhook, &tls.Config{RootCAs: ts.pki.pool, MinVersion: tls.VersionTLS12})
+	}
+	var held []*tls.Conn
+	for range 2 {
+		conn, err := dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		held = append(held, conn)
+	}
+	if conn, err := dial(); err == nil {
+		conn.Close()
+		t.Fatal("a third connection was served")
+	}
+	if n := ts.metric(t, `tandem_admission_overload_refusals_total{limit="connections"}`); n != 1 {
+		t.Fatalf("%g connection refusals counted, want 1", n)
+	}
+	held[0].Close()
+	eventually(t, "a connection accepted once another has closed", func() bool {
+		conn, err := dial()
+		if err == nil {
+			conn.Close()
+		}
+		return err == nil
+	})
+}

@@ -34,6 +34,7 @@ type Server struct {
 	stopping atomic.Bool
 	// admission answers POST /mutate; tests wrap it before Run.
 	admission http.Handler
+	limits    *admissionLimits
 
 	webhookLn, healthLn, metricsLn net.Listener
 }
@@ -84,11 +85,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	limits := newAdmissionLimits(&opts)
-	s.metrics.observeLimits(limits)
+	s.limits = newAdmissionLimits(&opts, s.metrics, s.log)
+	s.metrics.observeLimits(s.limits)
 	s.admission = &handler{
 		config: &s.config, namespaces: namespaces, inject: inject.Options{NativeSidecars: native},
-		metrics: s.metrics, log: s.log, limits: limits,
+		metrics: s.metrics, log: s.log, limits: s.limits,
 	}
 	if err := s.listen(); err != nil {
 		return nil, err
@@ -175,7 +176,7 @@ func (s *Server) Run(ctx context.Context) error {
 			errc <- err
 		}
 	}
-	go serve(webhook, tls.NewListener(s.webhookLn, s.tls))
+	go serve(webhook, tls.NewListener(connLimitListener{s.webhookLn, s.limits}, s.tls))
 	go serve(health, s.healthLn)
 	go serve(metrics, s.metricsLn)
 	addrs := s.Addrs()
