@@ -114,6 +114,8 @@ func TestLoadRejectsBadOptions(t *testing.T) {
 		{concurrency: 1, duration: 0, format: "text"},
 		{concurrency: 1, duration: time.Second, rate: -1, format: "text"},
 		{concurrency: 1, duration: time.Second, format: "xml"},
+		{concurrency: 1, duration: time.Second, format: "text", floodSlow: -1},
+		{concurrency: 1, duration: time.Second, format: "text", floodHeaders: 1, floodLength: 0},
 	} {
 		o.addr = "127.0.0.1:1"
 		if err := run(o); err == nil {

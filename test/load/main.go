@@ -69,8 +69,11 @@ func main() {
 }
 
 func run(o options) error {
-	if o.concurrency < 1 || o.duration <= 0 || o.rate < 0 || o.n < 0 || o.floodHeaders < 0 || o.floodSlow < 0 || o.floodLength < 1 {
-		return errors.New("-concurrency, -duration and -flood-length must be positive, -rate, -n and -flood-* not negative")
+	if o.concurrency < 1 || o.duration <= 0 || o.rate < 0 || o.n < 0 {
+		return errors.New("-concurrency and -duration must be positive, -rate and -n not negative")
+	}
+	if o.floodHeaders < 0 || o.floodSlow < 0 || o.floodHeaders+o.floodSlow > 0 && o.floodLength < 1 {
+		return errors.New("-flood-headers and -flood-slow must not be negative, -flood-length must be positive")
 	}
 	if o.format != "text" && o.format != "json" && o.format != "tsv" {
 		return fmt.Errorf("-format must be text, json or tsv, not %q", o.format)
