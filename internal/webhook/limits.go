@@ -20,7 +20,7 @@ const MaxBodySize = 4 << 20
 
 // Defaults of the overload protection (Options). The byte budget is the bound on the
 // memory requests can hold: the chart gives a replica 256 MiB, of which Tandem itself uses
-// about 40; 32 MiB holds eight of the largest possible requests at once, or hundreds of
+// about 40; 32 MiB holds seven of the largest possible requests at once, or hundreds of
 // ordinary ones, which arrive and are answered in well under a millisecond each.
 const (
 	defaultMaxConnections      = 1024
