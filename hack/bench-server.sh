@@ -8,7 +8,10 @@
 # server CPU time per request (utime+stime from /proc/PID/stat over the run, divided by
 # the requests: a figure that survives a noisy machine far better than throughput), the
 # ratio tandem / do-nothing, throughput and latency; then tandem at a fixed RATE for its
-# latency under a realistic load; and at the end tandem's peak RSS (VmHWM).
+# latency under a realistic load; then tandem at 100/s while 64 connections send only the
+# headers of 4 MiB requests and 64 more send their bodies a KiB every 100 ms (the overload
+# protection: the reviews must still be answered, quickly); and at the end tandem's peak
+# RSS (VmHWM).
 #
 #   hack/bench-server.sh                          # about 5 minutes
 #   DURATION=5s ROUNDS=1 hack/bench-server.sh     # a quick look
@@ -113,6 +116,12 @@ for payload in $PAYLOADS; do
 	printf 'tandem\t%s\n' "$line" | tee -a "$work/rate.tsv" | sed "s/^/at $RATE\/s: /" >&2
 done
 
+# Peak RSS of the measured requests, before the flood adds its own.
+rss=$(grep VmHWM "/proc/$tandem_pid/status" | awk '{ printf "%.1f", $2 / 1024 }')
+# Under a flood: ordinary reviews at 100/s while 128 connections try to hold memory.
+flood=$(load -file testdata/bench/typical.admissionreview.json -addr "$tandem_addr" -pid "$tandem_pid" -rate 100 -n 2000 \
+	-concurrency 2 -duration 60s -flood-headers 64 -flood-slow 64 2>"$work/flood.log")
+
 # Columns: 1 server, 2 file, 3 ok, 4 errors, 5 late, 6 req/s, 7 p50, 8 p90, 9 p99, 10 max,
 # 11 server CPU µs/request, 12 server peak RSS MiB.
 median() { # median SERVER FILE COLUMN
@@ -139,6 +148,8 @@ for payload in $PAYLOADS; do
 		"$(echo "$rate_line" | cut -f7)" "$(echo "$rate_line" | cut -f9)" "$(echo "$rate_line" | cut -f10)" "$errors"
 done
 served=$(($(awk -F'\t' '$1 == "tandem" { n += $3 + $4 } END { print n + 0 }' "$work/flat.tsv") + $(sum "$work/rate.tsv" 3)))
-rss=$(grep VmHWM "/proc/$tandem_pid/status" | awk '{ printf "%.1f", $2 / 1024 }')
 echo
+echo "typical at 100/s under a flood of 64 header-only and 64 slow-body requests: p50 / p99 / max" \
+	"$(echo "$flood" | cut -f6) / $(echo "$flood" | cut -f8) / $(echo "$flood" | cut -f9) µs, $(echo "$flood" | cut -f2) answered," \
+	"$(echo "$flood" | cut -f3) errors, tandem's peak RSS $(echo "$flood" | cut -f11) MiB; $(sed 's/^flood: //' "$work/flood.log")"
 echo "tandem peak RSS (VmHWM) after $served measured requests (plus warm-up): $rss MiB"

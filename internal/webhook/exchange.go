@@ -1,9 +1,9 @@
 package webhook
 
 import (
-	"bytes"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 )
 
@@ -11,14 +11,20 @@ import (
 // the response. They are pooled, so that in the steady state a request allocates none of
 // them: a 100 KB pod costs no 100 KB of garbage.
 type exchange struct {
-	body    bytes.Buffer
-	limited io.LimitedReader
-	scanner reviewScanner
-	out     []byte
+	body []byte
+	// reserved is how much of the byte budget body holds: its capacity.
+	reserved int64
+	scanner  reviewScanner
+	out      []byte
 }
 
-// maxPooledBody keeps rare huge requests from pinning their buffers in the pool.
-const maxPooledBody = 1 << 20
+// maxPooledBody keeps rare huge requests from pinning their buffers in the pool: a
+// pooled buffer is taken by the next request before a byte of its body has arrived.
+const maxPooledBody = 256 << 10
+
+// firstBodyChunk is the buffer a request without a pooled one starts with; it doubles as
+// the body arrives.
+const firstBodyChunk = 16 << 10
 
 // exchangePool recycles exchanges between requests.
 type exchangePool struct{ pool sync.Pool }
@@ -31,27 +37,56 @@ func (p *exchangePool) get() *exchange {
 }
 
 func (p *exchangePool) put(ex *exchange) {
-	if ex.body.Cap() > maxPooledBody || cap(ex.out) > maxPooledBody {
+	if cap(ex.body) > maxPooledBody || cap(ex.out) > maxPooledBody {
 		return
 	}
-	ex.limited.R = nil
 	ex.scanner.s.Reset(nil) // drop the reference to the body
 	p.pool.Put(ex)
 }
 
-// readBody reads the request body into ex.body, at most MaxBodySize bytes of it.
-func (ex *exchange) readBody(r *http.Request) (status int, msg string) {
-	ex.body.Reset()
-	if r.ContentLength > 0 {
-		// One allocation at most, and room for ReadFrom's final read that sees EOF.
-		ex.body.Grow(int(r.ContentLength) + bytes.MinRead)
+// readBody reads the request body into ex.body, at most MaxBodySize bytes of it. The
+// buffer grows as bytes arrive, never from what Content-Length announces, and each growth
+// is taken from the byte budget first; the caller releases ex.reserved when done.
+// limit names the limit that refused the request when status is 429.
+func (ex *exchange) readBody(body io.Reader, limits *admissionLimits) (status int, msg, limit string) {
+	ex.body = ex.body[:0]
+	if !limits.reserve(int64(cap(ex.body))) {
+		return http.StatusTooManyRequests, "", limitBytes
 	}
-	ex.limited = io.LimitedReader{R: r.Body, N: MaxBodySize + 1}
-	if _, err := ex.body.ReadFrom(&ex.limited); err != nil {
-		return http.StatusBadRequest, "reading the body: " + err.Error()
+	ex.reserved = int64(cap(ex.body))
+	for {
+		if len(ex.body) == cap(ex.body) {
+			if status, msg, limit := ex.grow(limits); status != 0 {
+				return status, msg, limit
+			}
+		}
+		n, err := body.Read(ex.body[len(ex.body):cap(ex.body)])
+		ex.body = ex.body[:len(ex.body)+n]
+		if err == io.EOF {
+			if len(ex.body) > MaxBodySize { // its last bytes came with EOF
+				return http.StatusRequestEntityTooLarge, tooLarge, ""
+			}
+			return 0, "", ""
+		}
+		if err != nil {
+			return http.StatusBadRequest, "reading the body: " + err.Error(), ""
+		}
 	}
-	if ex.body.Len() > MaxBodySize {
-		return http.StatusRequestEntityTooLarge, tooLarge
+}
+
+// grow doubles the full body buffer, to MaxBodySize+1 at most: one byte more than allowed
+// tells a body that is too large.
+func (ex *exchange) grow(limits *admissionLimits) (status int, msg, limit string) {
+	if len(ex.body) > MaxBodySize {
+		return http.StatusRequestEntityTooLarge, tooLarge, ""
 	}
-	return 0, ""
+	want := min(max(2*cap(ex.body), firstBodyChunk), MaxBodySize+1)
+	if !limits.reserve(int64(want - cap(ex.body))) {
+		return http.StatusTooManyRequests, "", limitBytes
+	}
+	ex.body = slices.Grow(ex.body, want-len(ex.body))
+	// The allocator may round the capacity up; count what is really held.
+	limits.bytes.Add(int64(cap(ex.body) - want)) // a few bytes over the budget at most
+	ex.reserved = int64(cap(ex.body))
+	return 0, "", ""
 }

@@ -66,7 +66,7 @@ func FuzzHandler(f *testing.F) {
 		}
 		if review.Response.Patch != nil {
 			var s reviewScanner
-			rv, err := s.scan(bytes.NewBuffer(bytes.Clone(body)))
+			rv, err := s.scan(bytes.Clone(body))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,7 +87,7 @@ func FuzzScanReview(f *testing.F) {
 	addSeeds(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var s reviewScanner
-		rv, err := s.scan(bytes.NewBuffer(bytes.Clone(body)))
+		rv, err := s.scan(bytes.Clone(body))
 		if err != nil {
 			return
 		}

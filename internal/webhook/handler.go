@@ -17,11 +17,6 @@ import (
 	"github.com/tandem-io/tandem/internal/inject"
 )
 
-// MaxBodySize bounds an admission request. The API server stores objects of up to about
-// 1.5 MiB (etcd's request limit), and an UPDATE review carries two of them with some
-// encoding overhead; anything larger is not from an API server.
-const MaxBodySize = 7 << 20
-
 // Header values set on every response, allocated once.
 var (
 	jsonContentType = []string{"application/json"}
@@ -39,12 +34,19 @@ type handler struct {
 	metrics    *metrics
 	log        *slog.Logger
 	exchanges  exchangePool
+	// limits bound the requests in flight and the bytes they buffer (limits.go).
+	limits *admissionLimits
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	if !h.limits.enter() {
+		h.shed(w, r, limitRequests)
+		return
+	}
+	defer h.limits.leave()
 	ex := h.exchanges.get()
-	defer h.exchanges.put(ex)
+	defer h.finish(ex)
 	defer h.recoverPanic(w, start)
 
 	if status, msg := checkRequest(r); status != 0 {
@@ -56,11 +58,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, http.StatusServiceUnavailable, "Tandem has no valid configuration loaded yet", start)
 		return
 	}
-	if status, msg := ex.readBody(r); status != 0 {
+	if status, msg, limit := ex.readBody(r.Body, h.limits); status != 0 {
+		if status == http.StatusTooManyRequests {
+			h.shed(w, r, limit)
+			return
+		}
 		h.reject(w, r, status, msg, start)
 		return
 	}
-	rv, err := ex.scanner.scan(&ex.body)
+	rv, err := ex.scanner.scan(ex.body)
 	if err != nil {
 		h.reject(w, r, http.StatusBadRequest, err.Error(), start)
 		return
@@ -79,6 +85,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	end := time.Now()
 	h.metrics.observeAdmission(rv.operation, result, &res, end.Sub(start))
 	h.logAdmission(r.Context(), &rv, &v, &res, result, end)
+}
+
+// finish gives the request's buffers back: their bytes to the budget, the exchange to
+// the pool.
+func (h *handler) finish(ex *exchange) {
+	h.limits.release(ex.reserved)
+	ex.reserved = 0
+	h.exchanges.put(ex)
 }
 
 // checkRequest rejects what is not an AdmissionReview POST before the body is read.

@@ -121,12 +121,12 @@ func TestHandlerAnswersAdmissionReviews(t *testing.T) {
 			wantStatus: http.StatusBadRequest,
 			wantError:  "no request.uid",
 		},
-		"a body over 7 MiB is refused before it is read": {
+		"a body over 4 MiB is refused before it is read": {
 			body:       bytes.Repeat([]byte{' '}, MaxBodySize+1),
 			wantStatus: http.StatusRequestEntityTooLarge,
-			wantError:  "larger than 7 MiB",
+			wantError:  "larger than 4 MiB",
 		},
-		"a body over 7 MiB without a length is refused while it is read": {
+		"a body over 4 MiB without a length is refused while it is read": {
 			body:          bytes.Repeat([]byte{' '}, MaxBodySize+1),
 			unknownLength: true,
 			wantStatus:    http.StatusRequestEntityTooLarge,

@@ -60,6 +60,9 @@ func newTestHandler(t testing.TB, cfg *config.Config) *handler {
 		metrics:    newMetrics(nil),
 		log:        discardLogger(),
 	}
+	defaults := Options{}
+	defaults.setDefaults()
+	h.limits = newAdmissionLimits(&defaults, h.metrics, h.log)
 	h.config.Store(cfg)
 	return h
 }

@@ -35,6 +35,8 @@ type metrics struct {
 	configLastGood prometheus.Gauge
 	configInfo     *prometheus.GaugeVec // one series: the configuration serving now
 	certExpiry     *prometheus.GaugeVec // by kind: serving, and ca when the server is told it
+	// overloadRefusals counts requests answered 429 by the limit that refused them.
+	overloadRefusals *prometheus.CounterVec
 }
 
 // newMetrics makes the server's metrics. caExpiry, when not nil, is asked at each scrape
@@ -73,13 +75,35 @@ func newMetrics(caExpiry func() time.Time) *metrics {
 			Name: "tandem_certificate_expiry_timestamp_seconds",
 			Help: "When a certificate expires, in seconds since the Unix epoch: the serving certificate in use (kind=serving), and the CA when Tandem manages it (kind=ca).",
 		}, []string{"kind"}),
+		overloadRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tandem_admission_overload_refusals_total",
+			Help: "Connections closed or admission requests refused with 429 because the server was at a limit: connections (too many open), requests (too many in flight) or bytes (too many request bytes buffered).",
+		}, []string{"limit"}),
 	}
-	m.registry.MustRegister(m.requests, m.injections, m.duration, m.configReloads, m.configLastGood, m.configInfo,
+	m.registry.MustRegister(m.requests, m.injections, m.duration, m.configReloads, m.configLastGood, m.configInfo, m.overloadRefusals,
 		expiryCollector{m.certExpiry, caExpiry},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m
+}
+
+// observeLimits shows how close the server is to its overload limits, read at each scrape.
+func (m *metrics) observeLimits(l *admissionLimits) {
+	m.registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tandem_admission_connections",
+			Help: "Open connections to the admission port; past the limit (1024) new ones are closed at once.",
+		}, func() float64 { return float64(l.conns.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tandem_admission_requests_in_flight",
+			Help: "Admission requests being read or answered now; past the limit (256) more are refused with 429.",
+		}, func() float64 { return float64(l.requests.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tandem_admission_buffered_bytes",
+			Help: "Bytes of buffer the admission requests in flight hold for their bodies; a request that would take it past the limit (32 MiB) is refused with 429.",
+		}, func() float64 { return float64(l.bytes.Load()) }),
+	)
 }
 
 // observeAdmission records one answered request. operation comes from the request, so it

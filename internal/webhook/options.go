@@ -43,6 +43,20 @@ type Options struct {
 	// NativeSidecars is auto, true or false; auto asks the API server its version.
 	NativeSidecars string
 
+	// MaxConnections bounds the open connections to the admission port; more are closed
+	// as soon as they are accepted. Default 1024.
+	MaxConnections int
+	// MaxRequestsInFlight bounds the admission requests being read or answered at once;
+	// more are refused with 429 and Retry-After. Default 256.
+	MaxRequestsInFlight int
+	// MaxBufferedBytes bounds the memory the bodies of requests in flight hold: buffers grow
+	// as bytes arrive, and a request that would take the total past it is refused with 429
+	// and Retry-After. Default 32 MiB.
+	MaxBufferedBytes int64
+	// RequestReadTimeout bounds reading one request, headers and body, so that a client
+	// sending slowly, or not at all, frees what it holds. Default 10 s.
+	RequestReadTimeout time.Duration
+
 	// ReloadInterval is how often the configuration and certificate files are checked even
 	// when no change was seen; default 1 minute.
 	ReloadInterval time.Duration
@@ -73,6 +87,18 @@ func (o *Options) setDefaults() {
 	if o.NativeSidecars == "" {
 		o.NativeSidecars = "auto"
 	}
+	if o.MaxConnections == 0 {
+		o.MaxConnections = defaultMaxConnections
+	}
+	if o.MaxRequestsInFlight == 0 {
+		o.MaxRequestsInFlight = defaultMaxRequestsInFlight
+	}
+	if o.MaxBufferedBytes == 0 {
+		o.MaxBufferedBytes = defaultMaxBufferedBytes
+	}
+	if o.RequestReadTimeout == 0 {
+		o.RequestReadTimeout = defaultRequestReadTimeout
+	}
 	if o.ReloadInterval == 0 {
 		o.ReloadInterval = time.Minute
 	}
@@ -100,7 +126,13 @@ func (o *Options) validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("native sidecars must be auto, true or false, not %q", o.NativeSidecars))
 	}
-	if o.ReloadInterval < 0 || o.ShutdownDelay < 0 || o.ShutdownTimeout < 0 {
+	if o.MaxConnections < 0 || o.MaxRequestsInFlight < 0 || o.MaxBufferedBytes < 0 {
+		errs = append(errs, errors.New("the limits on connections, requests in flight and buffered bytes must not be negative"))
+	}
+	if o.MaxBufferedBytes > 0 && o.MaxBufferedBytes < MaxBodySize+1 {
+		errs = append(errs, fmt.Errorf("the buffered bytes limit must hold at least one request of the largest size, %d bytes", MaxBodySize+1))
+	}
+	if o.ReloadInterval < 0 || o.ShutdownDelay < 0 || o.ShutdownTimeout < 0 || o.RequestReadTimeout < 0 {
 		errs = append(errs, errors.New("durations must not be negative"))
 	}
 	return errors.Join(errs...)

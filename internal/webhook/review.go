@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"unicode/utf8"
@@ -58,11 +57,11 @@ type reviewScanner struct {
 	pod   inject.Pod // read into again for each review, so that its memory is reused
 }
 
-// scan reads the AdmissionReview in buf. The review's strings and object alias buf, so
-// buf must not be written until the review is no longer used.
-func (sc *reviewScanner) scan(buf *bytes.Buffer) (review, error) {
+// scan reads the AdmissionReview in body. The review's strings and object alias body, so
+// body must not be written until the review is no longer used.
+func (sc *reviewScanner) scan(body []byte) (review, error) {
 	var rv review
-	sc.s.Reset(buf.Bytes())
+	sc.s.Reset(body)
 	sc.shape = nil
 	s := &sc.s
 	if s.AtEnd() {

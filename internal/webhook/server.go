@@ -32,6 +32,7 @@ type Server struct {
 	stopping atomic.Bool
 	// admission answers POST /mutate; tests wrap it before Run.
 	admission http.Handler
+	limits    *admissionLimits
 
 	webhookLn, healthLn, metricsLn net.Listener
 }
@@ -82,9 +83,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.limits = newAdmissionLimits(&opts, s.metrics, s.log)
+	s.metrics.observeLimits(s.limits)
 	s.admission = &handler{
 		config: &s.config, namespaces: namespaces, inject: inject.Options{NativeSidecars: native},
-		metrics: s.metrics, log: s.log,
+		metrics: s.metrics, log: s.log, limits: s.limits,
 	}
 	if err := s.listen(); err != nil {
 		return nil, err
@@ -170,7 +173,7 @@ func (s *Server) Run(ctx context.Context) error {
 			errc <- err
 		}
 	}
-	go serve(webhook, tls.NewListener(s.webhookLn, s.tls))
+	go serve(webhook, tls.NewListener(connLimitListener{s.webhookLn, s.limits}, s.tls))
 	go serve(health, s.healthLn)
 	go serve(metrics, s.metricsLn)
 	addrs := s.Addrs()
@@ -204,8 +207,10 @@ func (s *Server) shutdown(webhook, health, metrics *http.Server) error {
 	return err
 }
 
-// Timeouts of the admission server. The API server waits 10 s for a webhook by default
-// and 30 s at most, and keeps connections open between calls.
+// Timeouts of the servers. The API server waits 10 s for a webhook by default and 30 s
+// at most, and keeps connections open between calls. The admission server reads a request
+// within Options.RequestReadTimeout (limits.go); the health and metrics servers, which
+// hold no request bodies, keep these.
 const (
 	readHeaderTimeout = 10 * time.Second
 	readTimeout       = 30 * time.Second
@@ -220,10 +225,11 @@ func (s *Server) servers() (webhook, health, metrics *http.Server) {
 	protocols.SetHTTP1(true)
 	protocols.SetHTTP2(s.opts.EnableHTTP2)
 	webhook = &http.Server{
-		Handler:           mux,
-		Protocols:         &protocols,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
+		Handler:   mux,
+		Protocols: &protocols,
+		// Both from the request's first byte: what a slow sender holds is freed by then.
+		ReadHeaderTimeout: s.opts.RequestReadTimeout,
+		ReadTimeout:       s.opts.RequestReadTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    64 << 10,

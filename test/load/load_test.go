@@ -114,10 +114,47 @@ func TestLoadRejectsBadOptions(t *testing.T) {
 		{concurrency: 1, duration: 0, format: "text"},
 		{concurrency: 1, duration: time.Second, rate: -1, format: "text"},
 		{concurrency: 1, duration: time.Second, format: "xml"},
+		{concurrency: 1, duration: time.Second, format: "text", floodSlow: -1},
+		{concurrency: 1, duration: time.Second, format: "text", floodHeaders: 1, floodLength: 0},
 	} {
 		o.addr = "127.0.0.1:1"
 		if err := run(o); err == nil {
 			t.Errorf("%+v accepted", o)
 		}
+	}
+}
+
+func TestLoadMeasuresUnderAFloodItHoldsOpen(t *testing.T) {
+	var flooding atomic.Int64
+	addr, _ := tlsServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength == 4<<20 { // a flooding request: read what comes, until the client goes
+			flooding.Add(1)
+			_, _ = io.Copy(io.Discard, r.Body)
+			return
+		}
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Length", "2")
+		_, _ = w.Write([]byte("{}"))
+	})
+	o := options{file: body(t), addr: addr, path: "/mutate", concurrency: 2, n: 20, duration: time.Minute, format: "tsv",
+		floodHeaders: 3, floodSlow: 3, floodLength: 4 << 20}
+	workers, err := dialWorkers(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &flood{addr: o.addr, tls: &tls.Config{InsecureSkipVerify: true}, headerOnly: o.floodHeaders, slow: o.floodSlow, length: o.floodLength}
+	if err := f.start(); err != nil {
+		t.Fatal(err)
+	}
+	res := runLoad(workers, o)
+	for deadline := time.Now().Add(30 * time.Second); flooding.Load() < 6 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond) // the server reads the flood's headers in its own time
+	}
+	f.close()
+	if res.OK != 20 || res.Non200 != 0 || res.ConnErrors != 0 {
+		t.Fatalf("ok %d, non-200 %d, connection errors %d (%v); want 20 answered", res.OK, res.Non200, res.ConnErrors, res.LastError)
+	}
+	if n := flooding.Load(); n != 6 {
+		t.Fatalf("the server saw %d flooding requests, want 6", n)
 	}
 }

@@ -11,6 +11,13 @@
 // comes first. It is built not to be the bottleneck: the request is built once and every
 // round trip is a Write and a buffered read, with nothing allocated.
 //
+// With -flood-headers and -flood-slow it first opens that many connections that attack
+// the server's memory, and keeps them open while it measures: requests announcing a body
+// of -flood-length bytes that send their headers and nothing, or the body a KiB at a
+// time. What it then reports is the latency of ordinary reviews under the flood:
+//
+//	go run ./test/load -addr 127.0.0.1:8443 -flood-headers 64 -flood-slow 64 -rate 100 -n 2000 -concurrency 2
+//
 // It refuses targets that are not loopback addresses: it is a load generator, and its
 // place is a benchmark on one machine.
 package main
@@ -35,6 +42,8 @@ type options struct {
 	duration                 time.Duration
 	pid                      int
 	format                   string
+	floodHeaders, floodSlow  int
+	floodLength              int
 }
 
 func main() {
@@ -48,6 +57,9 @@ func main() {
 	flag.Int64Var(&o.n, "n", 0, "stop after this many requests (0: no limit)")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "stop after this long, whatever -n says")
 	flag.IntVar(&o.pid, "pid", 0, "server process to report CPU time per request and peak RSS of (Linux /proc)")
+	flag.IntVar(&o.floodHeaders, "flood-headers", 0, "connections that send a request's headers and never its body, held while measuring")
+	flag.IntVar(&o.floodSlow, "flood-slow", 0, "connections that send a request's body a KiB every 100 ms, held while measuring")
+	flag.IntVar(&o.floodLength, "flood-length", 4<<20, "the Content-Length the flooding requests announce")
 	flag.StringVar(&o.format, "format", "text", "text, json (one object) or tsv (one line: "+tsvHeader+")")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -59,6 +71,9 @@ func main() {
 func run(o options) error {
 	if o.concurrency < 1 || o.duration <= 0 || o.rate < 0 || o.n < 0 {
 		return errors.New("-concurrency and -duration must be positive, -rate and -n not negative")
+	}
+	if o.floodHeaders < 0 || o.floodSlow < 0 || o.floodHeaders+o.floodSlow > 0 && o.floodLength < 1 {
+		return errors.New("-flood-headers and -flood-slow must not be negative, -flood-length must be positive")
 	}
 	if o.format != "text" && o.format != "json" && o.format != "tsv" {
 		return fmt.Errorf("-format must be text, json or tsv, not %q", o.format)
@@ -78,6 +93,14 @@ func run(o options) error {
 	workers, err := newWorkers(o, tlsConfig, buildRequest(o.addr, o.path, body))
 	if err != nil {
 		return err
+	}
+	if o.floodHeaders+o.floodSlow > 0 {
+		f := &flood{addr: o.addr, tls: tlsConfig, headerOnly: o.floodHeaders, slow: o.floodSlow, length: o.floodLength}
+		if err := f.start(); err != nil {
+			return err
+		}
+		defer f.close()
+		defer func() { fmt.Fprintln(os.Stderr, "flood:", f) }()
 	}
 	var cpuBefore time.Duration
 	if o.pid != 0 {
