@@ -124,7 +124,11 @@ func runServe(f *serveFlags) error {
 		// takes over the audit at once rather than when the Lease expires.
 		defer wg.Wait()
 		defer stopAudit()
-		wg.Go(func() { auditor.Run(auditCtx) })
+		wg.Go(func() {
+			if err := auditor.Run(auditCtx); err != nil {
+				log.Error("the audit stopped; the webhook keeps serving", "error", err.Error())
+			}
+		})
 	}
 	return webhook.Run(ctx, f.opts)
 }
