@@ -134,6 +134,29 @@ func New(obj Object, x inject.Explanation, origin Origin) Pod {
 	return p
 }
 
+// ReasonExcludedNamespace is the outcome of a pod of a namespace the webhook
+// configuration never sends to Tandem (config.SystemNamespaces): the engine is not asked,
+// so it is explain's own reason, not one of the engine's.
+const ReasonExcludedNamespace inject.Reason = "ExcludedNamespace"
+
+// Excluded explains a pod of a namespace the webhook configuration leaves out: what it
+// asks for, from the engine's explanation x, and that it gets none of it.
+func Excluded(obj Object, x inject.Explanation, why string) Pod {
+	p := Pod{
+		Kind: obj.Kind, Namespace: obj.Namespace, Name: obj.Name,
+		Requested: nonNil(x.Requested), RequestedBy: x.Source, OptedOut: x.OptedOut,
+		Sidecars: []Sidecar{}, Knobs: []Knob{}, Warnings: []string{why}, Problems: []string{},
+		Reason: ReasonExcludedNamespace, Message: why,
+	}
+	if !x.OptedOut {
+		for _, name := range p.Requested {
+			p.Problems = append(p.Problems, fmt.Sprintf("%s not injected (%s)", name, ReasonExcludedNamespace))
+		}
+	}
+	p.OK = len(p.Problems) == 0
+	return p
+}
+
 // OK tells whether every pod gets every sidecar it asks for.
 func OK(pods []Pod) bool {
 	for _, p := range pods {
