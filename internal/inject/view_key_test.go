@@ -31,4 +31,3 @@ func TestANonStringLabelOrAnnotationNamesItsKey(t *testing.T) {
 		}
 	}
 }
-
