@@ -145,7 +145,8 @@ func Excluded(obj Object, x inject.Explanation, why string) Pod {
 	p := Pod{
 		Kind: obj.Kind, Namespace: obj.Namespace, Name: obj.Name,
 		Requested: nonNil(x.Requested), RequestedBy: x.Source, OptedOut: x.OptedOut,
-		Sidecars: []Sidecar{}, Knobs: []Knob{}, Warnings: []string{why}, Problems: []string{},
+		Sidecars: []Sidecar{}, Knobs: []Knob{}, Warnings: []string{}, Problems: []string{},
+		// The outcome says why; the command warns on stderr, as inject does.
 		Reason: ReasonExcludedNamespace, Message: why,
 	}
 	if !x.OptedOut {
