@@ -45,11 +45,13 @@ matches the current definition.
 
 Exit status: 0 when every pod or template gets (or carries) every sidecar it asks for,
 1 when one is skipped, denied, missing or outdated, 2 when explain cannot say (bad
-flags, unreadable manifest or config, no cluster). See docs/annotations.md.`,
+flags, a manifest without objects or unreadable, an unreadable config, no cluster, or
+no --config against one). Warnings about the manifest go to stderr, as tandem inject
+writes them. See docs/annotations.md.`,
 		Example: `  tandem explain -f deploy.yaml --config config.yaml
   tandem explain -f - -o json < pod.yaml
-  tandem explain pod web-7d9c -n shop
-  tandem explain namespace shop -o yaml`,
+  tandem explain pod web-7d9c -n shop --config config.yaml
+  tandem explain namespace shop -o yaml --config config.yaml --context staging`,
 		Args: explainNoArgs,
 		RunE: explainRunE(&f, func(cmd *cobra.Command, _ []string, cfg *config.Config) ([]explain.Pod, error) {
 			return explainManifests(cmd, &f, cfg)
