@@ -180,3 +180,15 @@ warning: document 2 (List): items[2] is null; left it out of the output
 		t.Errorf("a second run changed the output or warned: %v\n%s\n%s", err, stderr, again)
 	}
 }
+
+// validate's usage line says what it does: without --config it checks the embedded
+// example (what Tandem's image runs to check itself).
+func TestValidateWithoutConfigChecksTheEmbeddedExample(t *testing.T) {
+	out, _, err := run(t, "", "validate")
+	if err != nil || !strings.HasPrefix(out, "embedded examples/config.yaml: valid, 3 sidecars") {
+		t.Fatalf("validate: %v\n%s", err, out)
+	}
+	if use := newValidateCommand().Use; use != "validate [--config FILE]" {
+		t.Errorf("usage line %q claims --config is required", use)
+	}
+}
