@@ -6,11 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/metadata"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/tandem-io/tandem/internal/audit"
-	"github.com/tandem-io/tandem/internal/version"
 )
 
 // auditExitError is audit's status when it cannot say (bad flags, no cluster, an
@@ -30,7 +27,7 @@ const (
 type auditFlags struct {
 	namespace     string
 	allNamespaces bool
-	kubeconfig    string
+	cluster       clusterFlags
 	configPath    string
 	output        string
 }
@@ -38,7 +35,7 @@ type auditFlags struct {
 func newAuditCommand() *cobra.Command {
 	var f auditFlags
 	cmd := &cobra.Command{
-		Use:   "audit [-n NAMESPACE | -A] [--config FILE] [-o text|json]",
+		Use:   "audit --config FILE [-n NAMESPACE | -A] [--kubeconfig FILE] [--context NAME] [-o text|json|yaml]",
 		Short: "List running pods that lack sidecars they asked for, or carry outdated ones, by what to restart",
 		Long: `Reads the metadata of the cluster's pods (of one namespace with -n; of all by default)
 and lists those that asked for sidecars but do not carry them (admitted while Tandem was
@@ -51,10 +48,10 @@ Exit status: 0 when every pod carries the current definition of every sidecar it
 for, 1 when some do not, 2 when audit cannot say (bad flags, no cluster, an unreadable
 configuration, an API error). See docs/operations.md.`,
 		Example: `  tandem audit --config /etc/tandem/config.yaml
-  tandem audit -n shop -o json`,
+  tandem audit --config config.yaml -n shop -o json`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return auditFailure(cmd, fmt.Errorf("audit takes no arguments, got %q", args))
+				return auditFailure(fmt.Errorf("audit takes no arguments, got %q", args))
 			}
 			return nil
 		},
@@ -62,45 +59,45 @@ configuration, an API error). See docs/operations.md.`,
 			return runAudit(cmd, &f)
 		},
 	}
-	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return auditFailure(c, err) })
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return auditFailure(err) })
 	flags := cmd.Flags()
 	flags.StringVarP(&f.namespace, "namespace", "n", "", "audit this namespace only (default: all namespaces)")
 	flags.BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "audit every namespace (the default)")
-	flags.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig of the cluster (default: $KUBECONFIG, else ~/.kube/config, else the pod's service account)")
-	addConfigFlag(cmd, &f.configPath)
-	flags.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	f.cluster.register(flags, kubectlDefault)
+	addClusterConfigFlag(flags, &f.configPath, " to audit against")
+	addOutputFlag(flags, &f.output, audit.Formats)
 	return cmd
 }
 
 func runAudit(cmd *cobra.Command, f *auditFlags) error {
-	if f.output != "text" && f.output != "json" {
-		return auditFailure(cmd, fmt.Errorf("--output must be text or json, not %q", f.output))
+	if err := checkOutput(f.output, audit.Formats); err != nil {
+		return auditFailure(err)
 	}
 	if f.allNamespaces && f.namespace != "" {
-		return auditFailure(cmd, errors.New("--namespace and --all-namespaces exclude each other"))
+		return auditFailure(errors.New("--namespace and --all-namespaces exclude each other"))
+	}
+	if err := requireConfig("tandem audit", f.configPath); err != nil {
+		return auditFailure(err)
 	}
 	cfg, err := loadConfig(f.configPath)
 	if err != nil {
-		return auditFailure(cmd, err)
+		return auditFailure(err)
 	}
-	rc, err := auditCluster(f.kubeconfig)
+	rc, _, err := f.cluster.load()
 	if err != nil {
-		return auditFailure(cmd, err)
+		return auditFailure(err)
 	}
+	rc.QPS, rc.Burst = auditQPS, auditBurst
 	client, err := metadata.NewForConfig(rc)
 	if err != nil {
-		return auditFailure(cmd, err)
+		return auditFailure(err)
 	}
 	report, err := audit.Scan(cmd.Context(), client, cfg, f.namespace)
 	if err != nil {
-		return auditFailure(cmd, err)
+		return auditFailure(err)
 	}
-	write := audit.WriteText
-	if f.output == "json" {
-		write = audit.WriteJSON
-	}
-	if err := write(cmd.OutOrStdout(), report); err != nil {
-		return auditFailure(cmd, err)
+	if err := audit.Write(cmd.OutOrStdout(), f.output, report); err != nil {
+		return auditFailure(err)
 	}
 	if !report.Clean() {
 		return errAuditFindings
@@ -108,27 +105,7 @@ func runAudit(cmd *cobra.Command, f *auditFlags) error {
 	return nil
 }
 
-// auditCluster finds the cluster as kubectl does: --kubeconfig, else $KUBECONFIG, else
-// ~/.kube/config, else the pod's service account. Unlike tandem serve (see
-// webhook.ClusterConfig), audit is run by someone asking about the cluster their shell
-// points at.
-func auditCluster(kubeconfig string) (*rest.Config, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = kubeconfig
-	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
-	if err != nil {
-		if clientcmd.IsEmptyConfig(err) {
-			return nil, errors.New("no cluster to audit: give --kubeconfig, set $KUBECONFIG, write ~/.kube/config or run in a pod")
-		}
-		return nil, fmt.Errorf("kubeconfig: %w", err)
-	}
-	rc.UserAgent = "tandem/" + version.Version
-	rc.QPS, rc.Burst = auditQPS, auditBurst
-	return rc, nil
-}
-
-// auditFailure reports err and has tandem exit with auditExitError.
-func auditFailure(cmd *cobra.Command, err error) error {
-	fmt.Fprintln(cmd.ErrOrStderr(), "tandem audit:", err)
+// auditFailure has tandem exit with auditExitError.
+func auditFailure(err error) error {
 	return &exitStatus{code: auditExitError, err: err}
 }

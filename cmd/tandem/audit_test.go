@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,23 +24,26 @@ func runAuditCLI(t *testing.T, args ...string) (code int, stderr string, err err
 // "some pods need a restart".
 func TestAuditExitsWith2WhenItCannotSay(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "missing")
+	kubeconfig := writeKubeconfig(t)
 	for name, tc := range map[string]struct {
 		args []string
 		want string
 	}{
 		"an unknown flag":           {[]string{"--bogus"}, "unknown flag: --bogus"},
 		"an argument":               {[]string{"shop"}, `audit takes no arguments, got ["shop"]`},
-		"an unknown output":         {[]string{"-o", "yaml"}, `--output must be text or json, not "yaml"`},
+		"an unknown output":         {[]string{"-o", "xml"}, `--output must be one of text, json, yaml, not "xml"`},
+		"no configuration":          {[]string{"-n", "shop"}, "no --config: against a cluster, tandem audit needs the configuration the cluster runs; give --config FILE, or --config builtin:example"},
 		"a namespace and all":       {[]string{"-n", "shop", "-A"}, "--namespace and --all-namespaces exclude each other"},
 		"a configuration not there": {[]string{"--config", missing}, missing},
-		"a kubeconfig that is not":  {[]string{"--kubeconfig", missing}, "kubeconfig"},
+		"a kubeconfig that is not":  {[]string{"--config", "builtin:example", "--kubeconfig", missing}, "kubeconfig"},
+		"a context that is not":     {[]string{"--config", "builtin:example", "--kubeconfig", kubeconfig, "--context", "elsewhere"}, `context "elsewhere" does not exist`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			code, stderr, err := runAuditCLI(t, tc.args...)
 			if code != 2 || err == nil {
 				t.Fatalf("exit status %d, error %v; want 2 and an error", code, err)
 			}
-			if !strings.HasPrefix(stderr, "tandem audit: ") || !strings.Contains(stderr, tc.want) {
+			if !strings.HasPrefix(stderr, "tandem: ") || !strings.Contains(stderr, tc.want) {
 				t.Errorf("stderr %q, want it to say %q", stderr, tc.want)
 			}
 		})
@@ -50,17 +52,8 @@ func TestAuditExitsWith2WhenItCannotSay(t *testing.T) {
 
 // Audit flags of serve that cannot work are refused before anything starts.
 func TestServeRefusesAuditFlagsThatCannotWork(t *testing.T) {
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: c, context: {cluster: c, user: u}}]
-current-context: c
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	certs := []string{"--tls-cert-file", "tls.crt", "--tls-key-file", "tls.key"}
+	kubeconfig := writeKubeconfig(t)
+	certs := []string{"--tls-cert-file", "tls.crt", "--tls-key-file", "tls.key", "--config", "builtin:example"}
 	for name, tc := range map[string]struct {
 		args []string
 		want string

@@ -8,7 +8,8 @@ import (
 	"testing"
 )
 
-// run executes the tandem command line in-process and returns stdout, stderr and error.
+// run executes the tandem command line in-process and returns stdout, stderr (the error
+// included, as main reports it) and the error.
 func run(t *testing.T, stdin string, args ...string) (string, string, error) {
 	t.Helper()
 	cmd := newRootCommand()
@@ -18,6 +19,7 @@ func run(t *testing.T, stdin string, args ...string) (string, string, error) {
 	cmd.SetIn(strings.NewReader(stdin))
 	cmd.SetArgs(args)
 	err := cmd.Execute()
+	report(&errOut, err)
 	return out.String(), errOut.String(), err
 }
 
@@ -88,8 +90,8 @@ func TestInjectErrors(t *testing.T) {
 		"a malformed manifest names the document": {[]string{"inject", "-f", broken}, "document 1: not valid YAML"},
 		"a broken config names the line":          {[]string{"inject", "-f", unknown, "--config", badConfig}, "config.yaml:3: sidecar \"x\": bogus: unknown field"},
 		"a missing file":                          {[]string{"inject", "-f", filepath.Join(dir, "absent.yaml")}, "no such file"},
-		"an empty file":                           {[]string{"inject", "-f", empty}, "is empty"},
-		"a bad output format":                     {[]string{"inject", "-f", unknown, "-o", "xml"}, "--output must be yaml or json"},
+		"an empty file":                           {[]string{"inject", "-f", empty}, "empty.yaml: no Kubernetes objects"},
+		"a bad output format":                     {[]string{"inject", "-f", unknown, "-o", "xml"}, `--output must be one of yaml, json, not "xml"`},
 		"no file":                                 {[]string{"inject"}, `required flag(s) "filename" not set`},
 	}
 	for name, tc := range tests {
@@ -176,5 +178,17 @@ warning: document 2 (List): items[2] is null; left it out of the output
 	again, stderr, err := run(t, out, "inject", "-f", "-")
 	if err != nil || again != out || stderr != "" {
 		t.Errorf("a second run changed the output or warned: %v\n%s\n%s", err, stderr, again)
+	}
+}
+
+// validate's usage line says what it does: without --config it checks the embedded
+// example (what Tandem's image runs to check itself).
+func TestValidateWithoutConfigChecksTheEmbeddedExample(t *testing.T) {
+	out, _, err := run(t, "", "validate")
+	if err != nil || !strings.HasPrefix(out, "embedded examples/config.yaml: valid, 3 sidecars") {
+		t.Fatalf("validate: %v\n%s", err, out)
+	}
+	if use := newValidateCommand().Use; use != "validate [--config FILE]" {
+		t.Errorf("usage line %q claims --config is required", use)
 	}
 }

@@ -9,6 +9,9 @@ import (
 	"github.com/tandem-io/tandem/internal/policy"
 )
 
+// compileFormats are the values of tandem compile -o: manifests, for kubectl apply -f.
+var compileFormats = []string{"yaml", "json"}
+
 func newCompileCommand() *cobra.Command {
 	var (
 		configPath, output string
@@ -29,8 +32,8 @@ out are left to the webhook, whole.`,
   tandem compile --config config.yaml --partial -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "yaml" && output != "json" {
-				return fmt.Errorf("-o %q: the formats are yaml and json", output)
+			if err := checkOutput(output, compileFormats); err != nil {
+				return err
 			}
 			cfg, err := loadConfig(configPath)
 			if err != nil {
@@ -41,7 +44,7 @@ out are left to the webhook, whole.`,
 				return err
 			}
 			if len(out.Webhook) > 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "tandem: left to the webhook (pods that ask for one of them are not injected by the policy): %s\n", strings.Join(out.Webhook, ", "))
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: left to the webhook (pods that ask for one of them are not injected by the policy): %s\n", strings.Join(out.Webhook, ", "))
 				for _, p := range out.Problems {
 					fmt.Fprintln(cmd.ErrOrStderr(), "  "+p.String())
 				}
@@ -56,6 +59,6 @@ out are left to the webhook, whole.`,
 	flags := cmd.Flags()
 	flags.BoolVar(&opts.Partial, "partial", false, "compile the sidecars that can be and leave the others to the webhook")
 	flags.StringVar(&opts.Name, "name", "tandem", "name of the policies and their bindings")
-	flags.StringVarP(&output, "output", "o", "yaml", "output format: yaml or json")
+	addOutputFlag(flags, &output, compileFormats)
 	return cmd
 }

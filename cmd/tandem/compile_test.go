@@ -63,7 +63,7 @@ func TestCompileErrors(t *testing.T) {
 	}{
 		{"a sidecar CEL cannot express", []string{"--config", shouty}, `sidecar "shouty": labels[x]: the template function upper has no exact CEL equivalent`},
 		{"a broken configuration", []string{"--config", broken}, "broken.yaml:2"},
-		{"an unknown format", []string{"-o", "toml"}, `-o "toml": the formats are yaml and json`},
+		{"an unknown format", []string{"-o", "toml"}, `--output must be one of yaml, json, not "toml"`},
 		{"arguments", []string{"extra"}, "unknown command"},
 	}
 	for _, tc := range tests {

@@ -3,15 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tandem-io/tandem/internal/config"
 	"github.com/tandem-io/tandem/internal/explain"
-	"github.com/tandem-io/tandem/internal/inject"
-	"github.com/tandem-io/tandem/internal/manifest"
 )
 
 // explainExitUsage is explain's status for bad flags or arguments, unreadable input or
@@ -29,12 +25,9 @@ type explainFlags struct {
 	configPath string
 	output     string
 	// offline
-	file            string
-	namespace       string
-	namespaceLabels map[string]string
-	nativeSidecars  bool
+	offline offlineFlags
 	// live
-	kubeconfig   string
+	cluster      clusterFlags
 	podNamespace string
 }
 
@@ -52,32 +45,30 @@ matches the current definition.
 
 Exit status: 0 when every pod or template gets (or carries) every sidecar it asks for,
 1 when one is skipped, denied, missing or outdated, 2 when explain cannot say (bad
-flags, unreadable manifest or config, no cluster). See docs/annotations.md.`,
+flags, a manifest without objects or unreadable, an unreadable config, no cluster, or
+no --config against one). Warnings about the manifest go to stderr, as tandem inject
+writes them. See docs/annotations.md.`,
 		Example: `  tandem explain -f deploy.yaml --config config.yaml
   tandem explain -f - -o json < pod.yaml
-  tandem explain pod web-7d9c -n shop
-  tandem explain namespace shop -o yaml`,
+  tandem explain pod web-7d9c -n shop --config config.yaml
+  tandem explain namespace shop -o yaml --config config.yaml --context staging`,
 		Args: explainNoArgs,
 		RunE: explainRunE(&f, func(cmd *cobra.Command, _ []string, cfg *config.Config) ([]explain.Pod, error) {
 			return explainManifests(cmd, &f, cfg)
 		}),
 	}
-	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return explainUsageFailure(c, err) })
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return explainUsageFailure(err) })
 	persistent := cmd.PersistentFlags()
-	persistent.StringVar(&f.configPath, "config", "", "configuration file (default: the embedded examples/config.yaml)")
-	persistent.StringVarP(&f.output, "output", "o", "text", "output format: "+strings.Join(explain.Formats, ", "))
-	flags := cmd.Flags()
-	flags.StringVarP(&f.file, "filename", "f", "", "manifest file to read, or - for stdin")
-	flags.StringVarP(&f.namespace, "namespace", "n", "default", "namespace of objects that do not name one")
-	flags.StringToStringVar(&f.namespaceLabels, "namespace-labels", nil, "labels of that namespace, e.g. tandem.io/inject=proxy (namespace defaults and sidecars' namespaces selectors read them)")
-	flags.BoolVar(&f.nativeSidecars, "native-sidecars", true, "the target cluster supports native sidecars (Kubernetes >= 1.29)")
+	persistent.StringVar(&f.configPath, "config", "", "configuration file (default: the embedded examples/config.yaml, also named "+builtinConfig+"; required by explain pod and explain namespace)")
+	addOutputFlag(persistent, &f.output, explain.Formats)
+	f.offline.register(cmd.Flags())
 	cmd.AddCommand(newExplainPodCommand(&f), newExplainNamespaceCommand(&f))
 	return cmd
 }
 
 func newExplainPodCommand(f *explainFlags) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "pod NAME [-n NAMESPACE] [--kubeconfig FILE]",
+		Use:   "pod NAME --config FILE [-n NAMESPACE] [--kubeconfig FILE] [--context NAME]",
 		Short: "Explain a pod of the cluster: what it asks for, what it carries, and why",
 		Long: `Reads the pod and its namespace's labels from the API server and explains the pod as
 admission would now, with the server's support for native sidecars. What the pod
@@ -89,44 +80,40 @@ Tandem.`,
 		}),
 	}
 	cmd.Flags().StringVarP(&f.podNamespace, "namespace", "n", "", "the pod's namespace (default: the kubeconfig context's)")
-	addKubeconfigFlag(cmd, f)
+	f.cluster.register(cmd.Flags(), kubectlDefault)
 	return cmd
 }
 
 func newExplainNamespaceCommand(f *explainFlags) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "namespace NAME [--kubeconfig FILE]",
+		Use:   "namespace NAME --config FILE [--kubeconfig FILE] [--context NAME]",
 		Short: "Explain every pod of a namespace of the cluster",
 		Args:  explainOneArg("the namespace's name"),
 		RunE: explainRunE(f, func(cmd *cobra.Command, args []string, cfg *config.Config) ([]explain.Pod, error) {
 			return explainCluster(cmd.Context(), f, cfg, args[0], "")
 		}),
 	}
-	addKubeconfigFlag(cmd, f)
+	f.cluster.register(cmd.Flags(), kubectlDefault)
 	return cmd
-}
-
-func addKubeconfigFlag(cmd *cobra.Command, f *explainFlags) {
-	cmd.Flags().StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig of the cluster (default: $KUBECONFIG, else ~/.kube/config, else the pod's service account)")
 }
 
 // explainRunE checks the output format and loads the config before explaining, renders
 // the pods, and turns the verdict into the exit status.
 func explainRunE(f *explainFlags, explainPods func(*cobra.Command, []string, *config.Config) ([]explain.Pod, error)) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		if !slices.Contains(explain.Formats, f.output) {
-			return explainUsageFailure(cmd, fmt.Errorf("--output must be one of %s, not %q", strings.Join(explain.Formats, ", "), f.output))
+		if err := checkOutput(f.output, explain.Formats); err != nil {
+			return explainUsageFailure(err)
 		}
 		cfg, err := loadConfig(f.configPath)
 		if err != nil {
-			return explainUsageFailure(cmd, err)
+			return explainUsageFailure(err)
 		}
 		pods, err := explainPods(cmd, args, cfg)
 		if err != nil {
-			return explainUsageFailure(cmd, err)
+			return explainUsageFailure(err)
 		}
 		if err := explain.Write(cmd.OutOrStdout(), f.output, pods); err != nil {
-			return explainUsageFailure(cmd, err)
+			return explainUsageFailure(err)
 		}
 		if !explain.OK(pods) {
 			return errExplainMissing
@@ -136,30 +123,26 @@ func explainRunE(f *explainFlags, explainPods func(*cobra.Command, []string, *co
 }
 
 func explainManifests(cmd *cobra.Command, f *explainFlags, cfg *config.Config) ([]explain.Pod, error) {
-	if f.file == "" {
+	if f.offline.file == "" {
 		return nil, errors.New("explain needs -f FILE (- for stdin), or a subcommand: explain pod NAME, explain namespace NAME")
 	}
-	data, err := readInput(cmd.InOrStdin(), f.file)
+	in, err := f.offline.resolve(cfg)
 	if err != nil {
 		return nil, err
 	}
-	docs, err := manifest.Read(data)
+	docs, err := readManifests(cmd.InOrStdin(), f.offline.file)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", f.file, err)
+		return nil, err
 	}
-	pods, err := explain.Manifests(docs, explain.Offline{
-		Config: cfg, Namespace: f.namespace, NamespaceLabels: f.namespaceLabels,
-		Options: inject.Options{NativeSidecars: f.nativeSidecars},
-	})
+	pods, err := explain.Manifests(docs, in, warnTo(cmd.ErrOrStderr()))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", f.file, err)
+		return nil, fmt.Errorf("%s: %w", f.offline.file, err)
 	}
 	return pods, nil
 }
 
-// explainUsageFailure reports err as main would and has tandem exit with explainExitUsage.
-func explainUsageFailure(cmd *cobra.Command, err error) error {
-	fmt.Fprintln(cmd.ErrOrStderr(), "tandem:", err)
+// explainUsageFailure has tandem exit with explainExitUsage.
+func explainUsageFailure(err error) error {
 	return &exitStatus{code: explainExitUsage, err: err}
 }
 
@@ -167,7 +150,7 @@ func explainUsageFailure(cmd *cobra.Command, err error) error {
 func explainOneArg(what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != 1 {
-			return explainUsageFailure(cmd, fmt.Errorf("%s takes one argument, %s; got %d", cmd.CommandPath(), what, len(args)))
+			return explainUsageFailure(fmt.Errorf("%s takes one argument, %s; got %d", cmd.CommandPath(), what, len(args)))
 		}
 		return nil
 	}
@@ -177,7 +160,7 @@ func explainOneArg(what string) cobra.PositionalArgs {
 // subcommand.
 func explainNoArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return explainUsageFailure(cmd, fmt.Errorf("unknown command %q for %q: want -f FILE, pod NAME or namespace NAME", args[0], cmd.CommandPath()))
+		return explainUsageFailure(fmt.Errorf("unknown command %q for %q: want -f FILE, pod NAME or namespace NAME", args[0], cmd.CommandPath()))
 	}
 	return nil
 }

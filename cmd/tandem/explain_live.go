@@ -12,12 +12,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/tandem-io/tandem/internal/config"
 	"github.com/tandem-io/tandem/internal/explain"
 	"github.com/tandem-io/tandem/internal/inject"
-	"github.com/tandem-io/tandem/internal/version"
 	"github.com/tandem-io/tandem/internal/webhook"
 )
 
@@ -27,7 +25,17 @@ const explainRequestTimeout = 30 * time.Second
 // explainCluster explains the pod name of namespace, or every pod of it when name is
 // empty; an empty namespace is the kubeconfig context's.
 func explainCluster(ctx context.Context, f *explainFlags, cfg *config.Config, namespace, name string) ([]explain.Pod, error) {
-	client, contextNamespace, err := explainClusterClient(f.kubeconfig)
+	if err := requireConfig("tandem explain", f.configPath); err != nil {
+		return nil, err
+	}
+	rc, contextNamespace, err := f.cluster.load()
+	if err != nil {
+		return nil, err
+	}
+	// Someone is waiting at a terminal or in CI: an API server that does not answer is
+	// an error, not a hang.
+	rc.Timeout = explainRequestTimeout
+	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, err
 	}
@@ -35,33 +43,6 @@ func explainCluster(ctx context.Context, f *explainFlags, cfg *config.Config, na
 		namespace = contextNamespace
 	}
 	return explainLive(ctx, client, cfg, namespace, name)
-}
-
-// explainClusterClient finds the cluster as kubectl does: --kubeconfig, else $KUBECONFIG, else
-// ~/.kube/config, else the pod's service account. Unlike tandem serve (see
-// webhook.ClusterConfig), explain is run by someone asking about the cluster their
-// shell points at. It also returns the context's namespace.
-func explainClusterClient(kubeconfig string) (kubernetes.Interface, string, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = kubeconfig
-	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{})
-	rc, err := loader.ClientConfig()
-	if err != nil {
-		if clientcmd.IsEmptyConfig(err) {
-			return nil, "", fmt.Errorf("no cluster to ask: give --kubeconfig, set $KUBECONFIG, write ~/.kube/config or run in a pod")
-		}
-		return nil, "", fmt.Errorf("kubeconfig: %w", err)
-	}
-	namespace, _, err := loader.Namespace()
-	if err != nil {
-		return nil, "", fmt.Errorf("kubeconfig: %w", err)
-	}
-	rc.UserAgent = "tandem/" + version.Version
-	// Someone is waiting at a terminal or in CI: an API server that does not answer is
-	// an error, not a hang.
-	rc.Timeout = explainRequestTimeout
-	client, err := kubernetes.NewForConfig(rc)
-	return client, namespace, err
 }
 
 // explainLive reads the pods and their namespace's real labels, so that namespace

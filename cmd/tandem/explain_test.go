@@ -29,7 +29,7 @@ func runExplain(t *testing.T, stdin string, args ...string) (stdout, stderr stri
 	case errors.As(err, &status):
 		code = status.code
 	case err != nil:
-		code, stderr = 1, stderr+"tandem: "+err.Error()+"\n"
+		code = 1
 	}
 	return stdout, stderr, code
 }
@@ -72,7 +72,10 @@ func TestExplainExitStatus(t *testing.T) {
 		"a broken config":                           {args: []string{"explain", "-f", ok, "--config", badConfig}, code: 2, stderr: `sidecar "x": bogus: unknown field`},
 		"a missing config":                          {args: []string{"explain", "-f", ok, "--config", filepath.Join(dir, "absent.yaml")}, code: 2, stderr: "no such file"},
 		"a missing file":                            {args: []string{"explain", "-f", filepath.Join(dir, "absent.yaml")}, code: 2, stderr: "no such file"},
-		"empty input":                               {stdin: "\n", args: []string{"explain", "-f", "-"}, code: 2, stderr: "- is empty"},
+		"empty input":                               {stdin: "\n", args: []string{"explain", "-f", "-"}, code: 2, stderr: "-: no Kubernetes objects"},
+		"only comments":                             {stdin: "# nothing\n---\n", args: []string{"explain", "-f", "-"}, code: 2, stderr: "-: no Kubernetes objects"},
+		"a cluster without a config":                {args: []string{"explain", "pod", "web"}, code: 2, stderr: "no --config: against a cluster, tandem explain needs"},
+		"a bad --native-sidecars":                   {stdin: wantsSeed, args: []string{"explain", "-f", "-", "--native-sidecars=yes"}, code: 2, stderr: `--native-sidecars must be one of auto, true, false, not "yes"`},
 		"no input":                                  {args: []string{"explain"}, code: 2, stderr: "explain needs -f FILE"},
 		"a bad output format":                       {args: []string{"explain", "-f", ok, "-o", "xml"}, code: 2, stderr: `--output must be one of text, json, yaml, not "xml"`},
 		"an unknown flag":                           {args: []string{"explain", "-f", ok, "--bogus"}, code: 2, stderr: "unknown flag: --bogus"},
@@ -80,7 +83,7 @@ func TestExplainExitStatus(t *testing.T) {
 		"pod without a name":                        {args: []string{"explain", "pod"}, code: 2, stderr: "takes one argument, the pod's name; got 0"},
 		"namespace with two names":                  {args: []string{"explain", "namespace", "a", "b"}, code: 2, stderr: "takes one argument, the namespace's name; got 2"},
 		"an offline flag on a live command":         {args: []string{"explain", "pod", "web", "-f", ok}, code: 2, stderr: "unknown shorthand flag: 'f'"},
-		"a kubeconfig that is not there":            {args: []string{"explain", "pod", "web", "--kubeconfig", filepath.Join(dir, "absent")}, code: 2, stderr: "kubeconfig:"},
+		"a kubeconfig that is not there":            {args: []string{"explain", "pod", "web", "--config", "builtin:example", "--kubeconfig", filepath.Join(dir, "absent")}, code: 2, stderr: "kubeconfig:"},
 		"a bad output format before any cluster":    {args: []string{"explain", "namespace", "shop", "-o", "xml"}, code: 2, stderr: "--output must be one of"},
 		"a broken config before reaching a cluster": {args: []string{"explain", "namespace", "shop", "--config", badConfig}, code: 2, stderr: "bogus: unknown field"},
 	}

@@ -6,6 +6,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -14,19 +15,26 @@ import (
 )
 
 func main() {
-	err := newRootCommand().Execute()
-	var status *exitStatus
-	switch {
-	case errors.As(err, &status):
-		os.Exit(status.code) // the command has said why
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "tandem:", err)
-		os.Exit(1)
-	}
+	root := newRootCommand()
+	os.Exit(report(root.ErrOrStderr(), root.Execute()))
 }
 
-// exitStatus ends tandem with another status than 1, once the command has reported err:
-// explain and audit keep 1 for "some pod lacks its sidecars" and 2 for "cannot say".
+// report prints err, if any, the one way every command's errors are printed, and returns
+// the exit status: 0 without an error, the command's own with an exitStatus, else 1.
+func report(stderr io.Writer, err error) int {
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, "tandem:", err)
+	var status *exitStatus
+	if errors.As(err, &status) {
+		return status.code
+	}
+	return 1
+}
+
+// exitStatus ends tandem with another status than 1: explain and audit keep 1 for "some
+// pod lacks its sidecars" and 2 for "cannot say".
 type exitStatus struct {
 	code int
 	err  error

@@ -27,7 +27,8 @@ import (
 type serveFlags struct {
 	opts          webhook.Options
 	certs         certFlags
-	kubeconfig    string
+	configPath    string
+	cluster       clusterFlags
 	logLevel      string
 	auditInterval time.Duration
 	auditLease    string
@@ -40,9 +41,11 @@ func newServeCommand() *cobra.Command {
 		Short: "Run the mutating admission webhook",
 		Long: `Serves admission on HTTPS (POST /mutate), /healthz and /readyz, and Prometheus
 /metrics. The configuration file and the certificate are reloaded when they change.
-Namespace labels are read from the cluster given by --kubeconfig, or the pod's service
-account when run in a pod; without either, Tandem runs with namespace labels unknown.
-See docs/operations.md.`,
+Namespace labels are read from the cluster given by --kubeconfig (or --context), or the
+pod's service account when run in a pod; without either, Tandem runs with namespace
+labels unknown. With a cluster, --config is required (--config builtin:example names
+the embedded example); without one, the example is served by default, and the log says
+so. See docs/operations.md.`,
 		Example: "  tandem serve --config examples/config.yaml --tls-cert-file tls.crt --tls-key-file tls.key",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -51,7 +54,7 @@ See docs/operations.md.`,
 	}
 	flags := cmd.Flags()
 	o := &f.opts
-	flags.StringVar(&o.ConfigFile, "config", "", "configuration file, reloaded when it changes (default: the embedded examples/config.yaml, never reloaded)")
+	addClusterConfigFlag(flags, &f.configPath, ", reloaded when it changes")
 	flags.StringVar(&o.CertFile, "tls-cert-file", "", "serving certificate, PEM (required with --certificates files; reloaded when it changes)")
 	flags.StringVar(&o.KeyFile, "tls-key-file", "", "serving key, PEM (required with --certificates files; reloaded when it changes)")
 	f.certs.register(flags)
@@ -60,8 +63,8 @@ See docs/operations.md.`,
 	flags.StringVar(&o.ListenAddress, "listen-address", ":8443", "admission (HTTPS) address; port 0 picks a free port")
 	flags.StringVar(&o.HealthAddress, "health-address", ":8081", "/healthz and /readyz (HTTP) address")
 	flags.StringVar(&o.MetricsAddress, "metrics-address", ":8080", "/metrics (HTTP) address")
-	flags.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig of the cluster to read namespaces from (default: in-cluster config when in a pod, else none)")
-	flags.StringVar(&o.NativeSidecars, "native-sidecars", "auto", "inject native sidecars: auto (when the API server is 1.29 or newer, or without a cluster), true or false")
+	f.cluster.register(flags, "the pod's service account when in a pod, else none; never $KUBECONFIG")
+	addNativeSidecarsFlag(flags, &o.NativeSidecars, "auto (when the API server is 1.29 or newer, or without a cluster)")
 	flags.DurationVar(&o.ReloadInterval, "reload-interval", time.Minute, "check the configuration and certificate files this often even without a change event")
 	flags.DurationVar(&o.ShutdownDelay, "shutdown-delay", 0, "on SIGTERM, keep serving this long after turning unready, so endpoints drop the pod first")
 	flags.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 25*time.Second, "on SIGTERM, wait this long at most for requests in flight")
@@ -82,19 +85,15 @@ func runServe(f *serveFlags) error {
 	defer flushLogs()
 	defer stopLogs()
 	f.opts.Logger = log
-	if f.opts.ConfigFile == "" {
-		cfg, err := loadConfig("")
-		if err != nil {
-			return err
-		}
-		f.opts.Config = cfg
+	if err := checkNativeSidecars(f.opts.NativeSidecars); err != nil {
+		return err
 	}
-	cluster, err := webhook.ClusterConfig(f.kubeconfig)
+	cluster, err := f.cluster.serving()
 	if err != nil {
-		return fmt.Errorf("--kubeconfig: %w", err)
+		return err
 	}
-	if cluster != nil {
-		cluster.UserAgent = "tandem/" + version.Version
+	if err := serveConfig(f, cluster != nil, log); err != nil {
+		return err
 	}
 	f.opts.Cluster = cluster
 	certs, err := f.certs.selfManaged(cluster, &f.opts.CertFile, &f.opts.KeyFile, log)
@@ -124,9 +123,36 @@ func runServe(f *serveFlags) error {
 		// takes over the audit at once rather than when the Lease expires.
 		defer wg.Wait()
 		defer stopAudit()
-		wg.Go(func() { auditor.Run(auditCtx) })
+		wg.Go(func() {
+			if err := auditor.Run(auditCtx); err != nil {
+				log.Error("the audit stopped; the webhook keeps serving", "error", err.Error())
+			}
+		})
 	}
 	return webhook.Run(ctx, f.opts)
+}
+
+// serveConfig sets the configuration the server serves: the file --config names, or the
+// embedded example, which is refused against a cluster unless named (builtinConfig) and
+// announced in the log as a warning either way.
+func serveConfig(f *serveFlags, cluster bool, log *slog.Logger) error {
+	if f.configPath != "" && f.configPath != builtinConfig {
+		f.opts.ConfigFile = f.configPath
+		log.Info("serving the configuration file", "config", f.configPath)
+		return nil
+	}
+	if cluster {
+		if err := requireConfig("tandem serve", f.configPath); err != nil {
+			return err
+		}
+	}
+	cfg, err := loadConfig(builtinConfig)
+	if err != nil {
+		return err
+	}
+	f.opts.Config = cfg
+	log.Warn("serving the embedded example configuration, never reloaded: pods get the example's sidecars ("+strings.Join(cfg.Names(), ", ")+"); give --config FILE to serve yours", "config", exampleSource)
+	return nil
 }
 
 // defaultGCPercent is the garbage collector's target when GOGC is not set. Admission

@@ -32,16 +32,7 @@ func TestServeRaisesTheGCTargetUnlessGOGCIsSet(t *testing.T) {
 // to do instead. (--kubeconfig names a file that parses, so that only the certificate
 // flags are wrong.)
 func TestServeRefusesCertificateFlagsThatCannotWork(t *testing.T) {
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: c, context: {cluster: c, user: u}}]
-current-context: c
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := writeKubeconfig(t)
 	for name, tc := range map[string]struct {
 		args []string
 		want string
@@ -61,10 +52,26 @@ current-context: c
 			"the serving certificate's renewal margin (2h0m0s) must be positive and shorter than its validity (1h0m0s)"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, _, err := run(t, "", append([]string{"serve"}, tc.args...)...)
+			_, _, err := run(t, "", append([]string{"serve", "--config", "builtin:example"}, tc.args...)...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got %v, want an error saying %q", err, tc.want)
 			}
 		})
 	}
+}
+
+// writeKubeconfig writes a kubeconfig that parses, of a cluster nobody serves.
+func writeKubeconfig(t *testing.T) string {
+	t.Helper()
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return kubeconfig
 }

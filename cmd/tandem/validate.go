@@ -12,7 +12,7 @@ import (
 func newValidateCommand() *cobra.Command {
 	var configPath string
 	cmd := &cobra.Command{
-		Use:   "validate --config FILE",
+		Use:   "validate [--config FILE]",
 		Short: "Check a configuration file and report every problem in it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -88,7 +89,13 @@ func NewMonitor(opts MonitorOptions) (*Monitor, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	return &Monitor{opts: opts, election: defaultElection, log: opts.Log.With("component", "audit")}, nil
+	m := &Monitor{opts: opts, election: defaultElection, log: opts.Log.With("component", "audit")}
+	// Building an elector checks what client-go checks (the Lease's timings and names),
+	// so that a Monitor that cannot run is refused here rather than when it starts.
+	if _, err := m.elector(make(chan context.Context, 1)); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 var (
@@ -123,19 +130,23 @@ func (m *Monitor) Collect(ch chan<- prometheus.Metric) {
 
 // Run takes part in the election until ctx is done: while this replica leads, it watches
 // pods and namespaces and computes the counts; when it stops leading (or ctx is done) it
-// drops them, and lets the Lease go so that another replica takes over at once.
-func (m *Monitor) Run(ctx context.Context) {
+// drops them, and lets the Lease go so that another replica takes over at once. It
+// returns an error only when the election cannot be set up, which NewMonitor has
+// checked; it returns nil when ctx is done.
+func (m *Monitor) Run(ctx context.Context) error {
 	// client-go's election and informers log through klog: into Tandem's log instead.
 	ctx = klog.NewContext(ctx, logr.FromSlogHandler(m.log.Handler()))
 	for ctx.Err() == nil {
-		m.term(ctx)
+		if err := m.term(ctx); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
-// term runs one election: it waits for the Lease, leads while it holds it, and returns
-// when it loses it or ctx is done.
-func (m *Monitor) term(ctx context.Context) {
-	led := make(chan context.Context, 1)
+// elector builds the election of one term; led receives the term's context when this
+// replica starts leading.
+func (m *Monitor) elector(led chan<- context.Context) (*leaderelection.LeaderElector, error) {
 	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 		Lock: &resourcelock.LeaseLock{
 			LeaseMeta:  metav1.ObjectMeta{Namespace: m.opts.LeaseNamespace, Name: m.opts.LeaseName},
@@ -154,8 +165,19 @@ func (m *Monitor) term(ctx context.Context) {
 			OnStoppedLeading: m.drop,
 		},
 	})
-	if err != nil { // the options are constants and validated fields: a bug
-		panic(err)
+	if err != nil {
+		return nil, fmt.Errorf("audit: the Lease %s/%s: %w", m.opts.LeaseNamespace, m.opts.LeaseName, err)
+	}
+	return le, nil
+}
+
+// term runs one election: it waits for the Lease, leads while it holds it, and returns
+// when it loses it or ctx is done.
+func (m *Monitor) term(ctx context.Context) error {
+	led := make(chan context.Context, 1)
+	le, err := m.elector(led)
+	if err != nil {
+		return err
 	}
 	done := make(chan struct{})
 	go func() {
@@ -170,6 +192,7 @@ func (m *Monitor) term(ctx context.Context) {
 	case <-done:
 	}
 	<-done
+	return nil
 }
 
 // lead watches pods and namespaces and computes the counts every Interval until ctx, the

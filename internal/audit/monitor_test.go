@@ -402,3 +402,21 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// An election client-go refuses is an error from Run, not a panic that would take the
+// webhook down with it: the audit runs in the server's process, beside admission.
+func TestMonitorRunReturnsAnErrorForAnElectionThatCannotRun(t *testing.T) {
+	m, err := NewMonitor(MonitorOptions{
+		Metadata: fakeClient(t), Leases: fake.NewClientset().CoordinationV1(), LeaseNamespace: "ns", LeaseName: "l",
+		Identity: "me", Interval: time.Minute, Config: fixed(testConfig(t)), Log: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A Lease that expires before its holder must renew it.
+	m.election = election{leaseDuration: time.Second, renewDeadline: 2 * time.Second, retryPeriod: 100 * time.Millisecond}
+	err = m.Run(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "the Lease ns/l") {
+		t.Fatalf("Run with an impossible election: %v; want an error naming the Lease", err)
+	}
+}

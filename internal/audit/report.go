@@ -2,7 +2,6 @@ package audit
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -10,6 +9,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tandem-io/tandem/internal/output"
 )
 
 // Ref names a Kubernetes object.
@@ -136,14 +137,31 @@ func kindName(ref Ref) string {
 	}
 }
 
-// WriteJSON writes the report as one JSON object.
-func WriteJSON(w io.Writer, r Report) error {
-	if r.Owners == nil {
-		r.Owners = []Owner{} // [], not null: readers iterate it
+// Formats are the values of `tandem audit -o`.
+var Formats = []string{"text", "json", "yaml"}
+
+// Write renders the report in format, one of Formats.
+func Write(w io.Writer, format string, r Report) error {
+	switch format {
+	case "text":
+		return WriteText(w, r)
+	case "json":
+		return output.JSON(w, nonNilOwners(r))
+	case "yaml":
+		return output.YAML(w, nonNilOwners(r))
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, ", "))
+}
+
+// WriteJSON writes the report as one JSON object.
+func WriteJSON(w io.Writer, r Report) error { return Write(w, "json", r) }
+
+// nonNilOwners makes an empty list of owners come out as [], not null: readers iterate it.
+func nonNilOwners(r Report) Report {
+	if r.Owners == nil {
+		r.Owners = []Owner{}
+	}
+	return r
 }
 
 // WriteText writes the report for people: a block per owner, then a summary line.

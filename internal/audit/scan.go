@@ -5,9 +5,12 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/tools/pager"
 
 	"github.com/tandem-io/tandem/internal/config"
 	"github.com/tandem-io/tandem/internal/inject"
@@ -87,24 +90,26 @@ func namespaceLabels(ctx context.Context, client metadata.Interface, namespace s
 	return namespaces, nil
 }
 
-// list calls each for every object, a page at a time.
+// list calls each for every object. It asks for pages of pageSize, so that no single
+// response is the whole cluster; when a continue token expires before the last page
+// (a listing slower than the API server's compaction), client-go's pager lists again in
+// one request rather than failing, as kubectl does.
 func list(ctx context.Context, client metadata.ResourceInterface, opts metav1.ListOptions, each func(*metav1.PartialObjectMetadata) error) error {
-	opts.Limit = pageSize
-	for {
-		page, err := client.List(ctx, opts)
-		if err != nil {
-			return err
-		}
-		for i := range page.Items {
-			if err := each(&page.Items[i]); err != nil {
-				return err
-			}
-		}
-		if page.Continue == "" {
-			return nil
-		}
-		opts.Continue = page.Continue
+	p := pager.New(func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+		return client.List(ctx, opts)
+	})
+	p.PageSize = pageSize
+	all, _, err := p.List(ctx, opts)
+	if err != nil {
+		return err
 	}
+	return meta.EachListItem(all, func(obj runtime.Object) error {
+		m, ok := obj.(*metav1.PartialObjectMetadata)
+		if !ok {
+			return fmt.Errorf("listing gave a %T, not object metadata", obj)
+		}
+		return each(m)
+	})
 }
 
 // maxChain bounds climbing controller references: Kubernetes' own chains are two steps

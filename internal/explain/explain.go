@@ -134,6 +134,25 @@ func New(obj Object, x inject.Explanation, origin Origin) Pod {
 	return p
 }
 
+// Excluded explains a pod of a namespace the webhook configuration leaves out: what it
+// asks for, from the engine's explanation x, and that it gets none of it.
+func Excluded(obj Object, x inject.Explanation, why string) Pod {
+	p := Pod{
+		Kind: obj.Kind, Namespace: obj.Namespace, Name: obj.Name,
+		Requested: nonNil(x.Requested), RequestedBy: x.Source, OptedOut: x.OptedOut,
+		Sidecars: []Sidecar{}, Knobs: []Knob{}, Warnings: []string{}, Problems: []string{},
+		// The outcome says why; the command warns on stderr, as inject does.
+		Reason: inject.ReasonExcludedNamespace, Message: why,
+	}
+	if !x.OptedOut {
+		for _, name := range p.Requested {
+			p.Problems = append(p.Problems, fmt.Sprintf("%s not injected (%s)", name, inject.ReasonExcludedNamespace))
+		}
+	}
+	p.OK = len(p.Problems) == 0
+	return p
+}
+
 // OK tells whether every pod gets every sidecar it asks for.
 func OK(pods []Pod) bool {
 	for _, p := range pods {

@@ -49,7 +49,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pods, err := Manifests(docs, caseInputs(t, data, cfg))
+			pods, err := Manifests(docs, caseInputs(t, docs, data, cfg), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,9 +80,13 @@ func TestGolden(t *testing.T) {
 }
 
 // caseInputs reads the "# tandem-test: key=value" lines the engine's golden tests use:
-// namespace-labels=k=v (one label a line) and native-sidecars=false.
-func caseInputs(t *testing.T, data []byte, cfg *config.Config) Offline {
+// namespace-labels=k=v (one label a line) and native-sidecars=false. The labels are
+// those of the first document's namespace, as `tandem explain -n NS` would be told.
+func caseInputs(t *testing.T, docs []manifest.Document, data []byte, cfg *config.Config) Offline {
 	in := Offline{Config: cfg, Namespace: "default", NamespaceLabels: map[string]string{}, Options: inject.Options{NativeSidecars: true}}
+	if meta, _ := docs[0].Object["metadata"].(map[string]any); meta["namespace"] != nil {
+		in.Namespace, _ = meta["namespace"].(string)
+	}
 	for _, line := range strings.Split(string(data), "\n") {
 		directive, ok := strings.CutPrefix(line, "# tandem-test: ")
 		if !ok {

@@ -2,13 +2,12 @@ package explain
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/tandem-io/tandem/internal/output"
 )
 
 // Formats are the values of `tandem explain -o`.
@@ -29,39 +28,13 @@ func Write(w io.Writer, format string, pods []Pod) error {
 
 // WriteJSON writes pods as an indented JSON array.
 func WriteJSON(w io.Writer, pods []Pod) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(nonNilPods(pods))
+	return output.JSON(w, nonNilPods(pods))
 }
 
-// WriteYAML writes pods as a YAML sequence, with the keys of the JSON in the same order
-// (kind, namespace and name first), which a generic JSON-to-YAML conversion would sort.
+// WriteYAML writes pods as a YAML sequence, with the keys in the JSON's order (kind,
+// namespace and name first).
 func WriteYAML(w io.Writer, pods []Pod) error {
-	js, err := json.Marshal(nonNilPods(pods))
-	if err != nil {
-		return err
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(js, &doc); err != nil {
-		return err
-	}
-	blockStyle(&doc)
-	enc := yaml.NewEncoder(w)
-	enc.SetIndent(2)
-	if err := enc.Encode(&doc); err != nil {
-		return err
-	}
-	return enc.Close()
-}
-
-// blockStyle drops the flow style and quotes JSON's syntax gave the nodes; the encoder
-// quotes again the strings that need it ("true", "1").
-func blockStyle(n *yaml.Node) {
-	n.Style = 0
-	for _, c := range n.Content {
-		blockStyle(c)
-	}
+	return output.YAML(w, nonNilPods(pods))
 }
 
 func nonNilPods(pods []Pod) []Pod {

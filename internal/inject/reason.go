@@ -57,6 +57,13 @@ const (
 	// the API server, so the pod cannot be judged; the call fails and the webhook
 	// entry's failurePolicy decides.
 	ReasonNamespaceUnknown Reason = "NamespaceUnknown"
+
+	// The offline tools' own.
+
+	// ReasonExcludedNamespace: the pod is in a namespace the webhook configuration never
+	// sends to Tandem (config.SystemNamespaces); `tandem explain` says so rather than ask
+	// the engine.
+	ReasonExcludedNamespace Reason = "ExcludedNamespace"
 )
 
 // Reasons lists every Reason, for documentation and tests.
@@ -64,7 +71,7 @@ var Reasons = []Reason{
 	ReasonInjected, ReasonOptedOut, ReasonNothingRequested, ReasonAlreadyInjected, ReasonOutdated,
 	ReasonForeignStatus, ReasonNamespaceNotAllowed, ReasonHostNetwork, ReasonNameClash, ReasonPortClash,
 	ReasonTemplateFailed, ReasonUnknownSidecar, ReasonBadOverride, ReasonInvalidPod,
-	ReasonNotAPodCreate, ReasonInvalidRequest, ReasonNamespaceUnknown,
+	ReasonNotAPodCreate, ReasonInvalidRequest, ReasonNamespaceUnknown, ReasonExcludedNamespace,
 }
 
 // Decision is what became of one requested sidecar.

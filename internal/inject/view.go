@@ -5,6 +5,7 @@ import (
 	"slices"
 	"unsafe"
 
+	"github.com/tandem-io/tandem/internal/config"
 	"github.com/tandem-io/tandem/internal/jsonscan"
 )
 
@@ -213,6 +214,12 @@ func (d *viewDecoder) strMap(field string, m map[string]string) (map[string]stri
 	}
 	clear(m)
 	for key, ok := d.s.NextKey(); ok && d.ok(); key, ok = d.s.NextKey() {
+		if c := d.s.Peek(); c != '"' && c != 'n' {
+			// Name the key, so that the user finds the value among the others; the
+			// path is built on this error path only.
+			d.wrong(config.JoinField(field, string(key)), "", "a string")
+			continue
+		}
 		// Like every string of the view, the key aliases the raw pod.
 		m[unsafe.String(unsafe.SliceData(key), len(key))] = d.str(field, "[]")
 	}

@@ -18,14 +18,23 @@ type Document struct {
 	Object map[string]any // numbers are json.Number, so they come out as they went in
 }
 
+// ErrNoObjects is Read's error for input without a single object: empty, or only
+// comments and document separators. It is one rule for every command, so that no
+// command writes an output another refuses to read.
+var ErrNoObjects = errors.New("no Kubernetes objects in it (it is empty, or holds only comments)")
+
 // Read splits data into documents. Empty documents (only comments or whitespace) are
-// dropped; a document that is not a mapping is an error naming it.
+// dropped; a document that is not a mapping is an error naming it, and so is input
+// without any object (ErrNoObjects).
 func Read(data []byte) ([]Document, error) {
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	var docs []Document
 	for n := 1; ; n++ {
 		raw, err := r.Read()
 		if errors.Is(err, io.EOF) {
+			if len(docs) == 0 {
+				return nil, ErrNoObjects
+			}
 			return docs, nil
 		}
 		if err != nil {

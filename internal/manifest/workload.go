@@ -4,26 +4,48 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 )
 
-// templatePaths says where each workload kind keeps the pod it makes; a Pod is its own.
-var templatePaths = map[string][]string{
-	"Pod":                   {},
-	"Deployment":            {"spec", "template"},
-	"StatefulSet":           {"spec", "template"},
-	"DaemonSet":             {"spec", "template"},
-	"ReplicaSet":            {"spec", "template"},
-	"ReplicationController": {"spec", "template"},
-	"Job":                   {"spec", "template"},
-	"CronJob":               {"spec", "jobTemplate", "spec", "template"},
+// workload is a kind Tandem knows: the API groups that serve it, and where it keeps the
+// pod it makes (a Pod is its own).
+type workload struct {
+	groups []string
+	path   []string
+}
+
+// workloads are matched by group and kind, not kind alone: OpenKruise's
+// apps.kruise.io StatefulSet is not apps' StatefulSet, and a Pod of apps/v1 is no pod at
+// all. extensions is the group Deployments, DaemonSets and ReplicaSets had before apps.
+var workloads = map[string]workload{
+	"Pod":                   {groups: []string{""}},
+	"ReplicationController": {groups: []string{""}, path: []string{"spec", "template"}},
+	"Deployment":            {groups: []string{"apps", "extensions"}, path: []string{"spec", "template"}},
+	"DaemonSet":             {groups: []string{"apps", "extensions"}, path: []string{"spec", "template"}},
+	"ReplicaSet":            {groups: []string{"apps", "extensions"}, path: []string{"spec", "template"}},
+	"StatefulSet":           {groups: []string{"apps"}, path: []string{"spec", "template"}},
+	"Job":                   {groups: []string{"batch"}, path: []string{"spec", "template"}},
+	"CronJob":               {groups: []string{"batch"}, path: []string{"spec", "jobTemplate", "spec", "template"}},
 }
 
 // genericTemplatePath is where objects of other kinds are looked at for a pod template.
 var genericTemplatePath = []string{"spec", "template"}
 
+// Object names the object a pod belongs to: the Pod itself, or the workload whose pod
+// template it is. Namespace is "" when the manifest does not say. Where names it as
+// Transform's errors and warnings do: "document 2 (List): items[0] (Deployment shop/web)".
+type Object struct {
+	APIVersion, Kind, Namespace, Name string
+	Where                             string
+}
+
 // PodFunc changes one pod (or pod template) given as JSON and returns the new JSON.
 // namespace is the object's namespace ("" when the manifest does not say).
 type PodFunc func(pod []byte, namespace string) ([]byte, error)
+
+// ObjectFunc is a PodFunc that is also told which object the pod belongs to.
+type ObjectFunc func(obj Object, pod []byte) ([]byte, error)
 
 // WarnFunc receives a warning about something Transform handled without failing. The
 // message names the document and the object the way Transform's errors do.
@@ -40,37 +62,50 @@ func Transform(docs []Document, fn PodFunc) error {
 
 // TransformWarn is Transform, reporting to warn (which may be nil) what it did that the
 // user would not expect: an object of a kind it does not know injected through its
-// spec.template, and a null List item left out of the output.
+// spec.template, an object with the name of a kind it knows but another API group left
+// alone, and a null List item left out of the output.
 func TransformWarn(docs []Document, fn PodFunc, warn WarnFunc) error {
+	return TransformObjects(docs, func(obj Object, pod []byte) ([]byte, error) { return fn(pod, obj.Namespace) }, warn)
+}
+
+// TransformObjects is TransformWarn for a function that needs to know whose pod it is
+// given.
+func TransformObjects(docs []Document, fn ObjectFunc, warn WarnFunc) error {
 	if warn == nil {
 		warn = func(string) {}
 	}
 	for _, d := range docs {
-		docWarn := func(msg string) {
-			warn(fmt.Sprintf("document %d (%s): %s", d.Number, describe(d.Object), msg))
-		}
-		if err := transformObject(d.Object, fn, docWarn); err != nil {
-			return fmt.Errorf("document %d (%s): %w", d.Number, describe(d.Object), err)
+		where := fmt.Sprintf("document %d (%s)", d.Number, describe(d.Object))
+		docWarn := func(msg string) { warn(where + ": " + msg) }
+		if err := transformObject(d.Object, where, fn, docWarn); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
 		}
 	}
 	return nil
 }
 
-func transformObject(obj map[string]any, fn PodFunc, warn WarnFunc) error {
+func transformObject(obj map[string]any, where string, fn ObjectFunc, warn WarnFunc) error {
 	kind, _ := obj["kind"].(string)
 	if kind == "" {
 		return fmt.Errorf("the object has no kind")
 	}
-	if kind == "List" || (len(kind) > 4 && kind[len(kind)-4:] == "List" && obj["items"] != nil) {
-		return transformList(obj, fn, warn)
+	if IsList(obj) {
+		return transformList(obj, where, fn, warn)
 	}
-	path, known := templatePaths[kind]
+	apiVersion, _ := obj["apiVersion"].(string)
+	w, named := workloads[kind]
+	known := named && w.serves(apiVersion)
+	path := w.path
 	if !known {
-		// Custom workloads (OpenShift DeploymentConfig, Argo Rollout) follow Deployment's
-		// layout, and their controllers copy spec.template into the pods they make;
-		// requiring containers keeps a spec.template that merely shares the name (a
-		// template of something else) out of the engine's hands.
+		// Custom workloads (OpenShift DeploymentConfig, Argo Rollout, OpenKruise's
+		// StatefulSet) follow Deployment's layout, and their controllers copy
+		// spec.template into the pods they make; requiring containers keeps a
+		// spec.template that merely shares the name (a template of something else) out
+		// of the engine's hands.
 		if !hasPodTemplate(obj) {
+			if named {
+				warn(fmt.Sprintf("not a kind Tandem knows (%s is not the API group of %s); left as it is", apiVersion, kind))
+			}
 			return nil
 		}
 		path = genericTemplatePath
@@ -87,7 +122,8 @@ func transformObject(obj map[string]any, fn PodFunc, warn WarnFunc) error {
 	if err != nil {
 		return err
 	}
-	out, err := fn(raw, namespaceOf(obj))
+	name := nameOf(obj)
+	out, err := fn(Object{APIVersion: apiVersion, Kind: kind, Namespace: namespaceOf(obj), Name: name, Where: where}, raw)
 	if err != nil {
 		return err
 	}
@@ -116,7 +152,7 @@ func transformObject(obj map[string]any, fn PodFunc, warn WarnFunc) error {
 // List holding null (apply's validation says "invalid object to validate", its decoder
 // "Object 'Kind' is missing"), so keeping it would make the output useless to
 // kubectl apply -f.
-func transformList(obj map[string]any, fn PodFunc, warn WarnFunc) error {
+func transformList(obj map[string]any, where string, fn ObjectFunc, warn WarnFunc) error {
 	items, _ := obj["items"].([]any)
 	kept := make([]any, 0, len(items))
 	for i, it := range items {
@@ -128,11 +164,10 @@ func transformList(obj map[string]any, fn PodFunc, warn WarnFunc) error {
 		if !ok {
 			return fmt.Errorf("items[%d] is not a Kubernetes object", i)
 		}
-		itemWarn := func(msg string) {
-			warn(fmt.Sprintf("items[%d] (%s): %s", i, describe(item), msg))
-		}
-		if err := transformObject(item, fn, itemWarn); err != nil {
-			return fmt.Errorf("items[%d] (%s): %w", i, describe(item), err)
+		at := fmt.Sprintf("items[%d] (%s)", i, describe(item))
+		itemWarn := func(msg string) { warn(at + ": " + msg) }
+		if err := transformObject(item, where+": "+at, fn, itemWarn); err != nil {
+			return fmt.Errorf("%s: %w", at, err)
 		}
 		kept = append(kept, item)
 	}
@@ -140,6 +175,27 @@ func transformList(obj map[string]any, fn PodFunc, warn WarnFunc) error {
 		obj["items"] = kept
 	}
 	return nil
+}
+
+// IsList tells whether obj is a List whose items are objects: kind List, or a kind
+// ending in List with items (a PodList, as kubectl get -o yaml writes it).
+func IsList(obj map[string]any) bool {
+	kind, _ := obj["kind"].(string)
+	return kind == "List" || (len(kind) > 4 && strings.HasSuffix(kind, "List") && obj["items"] != nil)
+}
+
+// serves tells whether apiVersion ("group/version", or "version" for the core group)
+// is of one of w's groups. A manifest without apiVersion cannot be applied as it is;
+// its kind is taken at its word.
+func (w workload) serves(apiVersion string) bool {
+	if apiVersion == "" {
+		return true
+	}
+	group, _, ok := strings.Cut(apiVersion, "/")
+	if !ok {
+		group = ""
+	}
+	return slices.Contains(w.groups, group)
 }
 
 // hasPodTemplate tells whether obj keeps a pod template where Deployment does.
@@ -188,6 +244,16 @@ func namespaceOf(obj map[string]any) string {
 	return ns
 }
 
+// nameOf is the object's name, or its generateName when it has none yet.
+func nameOf(obj map[string]any) string {
+	meta, _ := obj["metadata"].(map[string]any)
+	if name, _ := meta["name"].(string); name != "" {
+		return name
+	}
+	name, _ := meta["generateName"].(string)
+	return name
+}
+
 // describe names an object as kubectl does: "Deployment default/web".
 func describe(obj map[string]any) string {
 	kind, _ := obj["kind"].(string)
@@ -195,10 +261,7 @@ func describe(obj map[string]any) string {
 		kind = "object without kind"
 	}
 	meta, _ := obj["metadata"].(map[string]any)
-	name, _ := meta["name"].(string)
-	if name == "" {
-		name, _ = meta["generateName"].(string)
-	}
+	name := nameOf(obj)
 	if ns, _ := meta["namespace"].(string); ns != "" {
 		name = ns + "/" + name
 	}

@@ -2,31 +2,13 @@ package webhook
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/version"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 )
-
-// ClusterConfig finds the cluster Tandem reads namespaces from: the kubeconfig file when
-// one is named, else the pod's service account when Tandem runs in a pod. Outside a pod
-// and without a kubeconfig it returns nil, and Tandem runs without a cluster. $KUBECONFIG
-// is ignored on purpose: a server started on a laptop must not quietly read whatever
-// cluster the shell points at.
-func ClusterConfig(kubeconfig string) (*rest.Config, error) {
-	if kubeconfig != "" {
-		return clientcmd.BuildConfigFromFlags("", kubeconfig)
-	}
-	cfg, err := rest.InClusterConfig()
-	if errors.Is(err, rest.ErrNotInCluster) {
-		return nil, nil
-	}
-	return cfg, err
-}
 
 // nativeSidecarsSince is the Kubernetes version that runs init containers with
 // restartPolicy Always as sidecars by default (beta, on by default, in 1.29).

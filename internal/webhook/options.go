@@ -38,7 +38,7 @@ type Options struct {
 	MetricsAddress string // /metrics, HTTP; default :8080
 
 	// Cluster is the API server namespaces and its version are read from; nil runs without
-	// a cluster (see ClusterConfig).
+	// a cluster (namespace labels are then unknown).
 	Cluster *rest.Config
 	// NativeSidecars is auto, true or false; auto asks the API server its version.
 	NativeSidecars string
