@@ -42,10 +42,10 @@ func RequestRotation(ctx context.Context, client kubernetes.Interface, namespace
 	for range attempts {
 		s, err := secrets.Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
-			return "", nil, fmt.Errorf("Secret %s/%s not found: nothing to rotate (is it the one tandem serve --certificate-secret names?)", namespace, name)
+			return "", nil, fmt.Errorf("the Secret %s/%s not found: nothing to rotate (is it the one tandem serve --certificate-secret names?)", namespace, name)
 		}
 		if err != nil {
-			return "", nil, fmt.Errorf("Secret %s/%s: %w", namespace, name, err)
+			return "", nil, fmt.Errorf("the Secret %s/%s: %w", namespace, name, err)
 		}
 		// Naming the version read ties the CA reported as discarded to the request.
 		patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
@@ -59,11 +59,11 @@ func RequestRotation(ctx context.Context, client kubernetes.Interface, namespace
 			continue
 		}
 		if err != nil {
-			return "", nil, fmt.Errorf("Secret %s/%s: %w", namespace, name, err)
+			return "", nil, fmt.Errorf("the Secret %s/%s: %w", namespace, name, err)
 		}
 		return request, s.Data[KeyCA], nil
 	}
-	return "", nil, fmt.Errorf("Secret %s/%s: still conflicting after %d attempts", namespace, name, attempts)
+	return "", nil, fmt.Errorf("the Secret %s/%s: still conflicting after %d attempts", namespace, name, attempts)
 }
 
 // WaitRotated waits until a replica has carried out request on the Secret and every entry

@@ -86,7 +86,7 @@ func TestAnEmergencyRotationDiscardsTheCAEverywhere(t *testing.T) {
 
 func TestARotationOfAMissingSecretIsRefusedByName(t *testing.T) {
 	_, _, err := RequestRotation(context.Background(), fake.NewClientset(), ns, secretName, time.Now())
-	if err == nil || !strings.Contains(err.Error(), "tandem-system/tandem-certs not found") {
+	if err == nil || !strings.Contains(err.Error(), "the Secret tandem-system/tandem-certs not found") {
 		t.Fatalf("got %v, want the missing Secret named", err)
 	}
 }
