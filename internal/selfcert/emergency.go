@@ -81,6 +81,7 @@ func WaitRotated(ctx context.Context, client kubernetes.Interface, namespace, na
 		state = "the Secret holds a new CA, but the caBundle of " + webhookConfiguration + " does not yet trust only it"
 		cfg, err := client.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, webhookConfiguration, metav1.GetOptions{})
 		if err != nil {
+			state = "the Secret holds a new CA, but the webhook configuration cannot be read: " + err.Error()
 			return false, nil
 		}
 		newCA, err := parseCert(current)

@@ -105,3 +105,21 @@ func TestWaitRotatedSaysWhatItWaitsFor(t *testing.T) {
 		t.Fatalf("got %v, want it to say no replica took the request", err)
 	}
 }
+
+// A wrong --webhook-configuration is named, not waited on in silence.
+func TestWaitRotatedNamesAnUnreadableWebhookConfiguration(t *testing.T) {
+	client := fake.NewClientset(webhookConfiguration())
+	m := replica(t, client, nil)
+	sync(t, m)
+	request, old, err := RequestRotation(context.Background(), client, ns, secretName, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sync(t, m)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err = WaitRotated(ctx, client, ns, secretName, "other", request, old, time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), `"other" not found`) {
+		t.Fatalf("got %v, want the missing configuration named", err)
+	}
+}
