@@ -296,6 +296,7 @@ func TestEmergencyRotation(t *testing.T) {
 			t.Errorf("replica %d: the caBundle does not verify it: %v", i, err)
 		}
 	}
+	time.Sleep(time.Second) // for the load to see calls succeed again
 	created, failed, window := stopLoad()
 	t.Logf("during the emergency rotation %d pods were created and %d refused, the refusals over %s", created, failed, window)
 	for i, r := range replicas {
@@ -320,7 +321,7 @@ func dialTrusting(s *tandemtest.Server, caPEM []byte) error {
 	return conn.Close()
 }
 
-// createPodsTimed creates a pod every 100 ms until the returned function is called, which
+// createPodsTimed creates a pod every 20 ms until the returned function is called, which
 // tells how many were created and refused, and how long from the first refusal to the last.
 func createPodsTimed(t *testing.T, ns string) func() (created, failed int, refusing time.Duration) {
 	ctx, cancel := context.WithCancel(t.Context())
@@ -342,7 +343,7 @@ func createPodsTimed(t *testing.T, ns string) func() (created, failed int, refus
 			default:
 				created++
 			}
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(20 * time.Millisecond)
 		}
 	}()
 	return func() (int, int, time.Duration) {
