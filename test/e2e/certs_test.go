@@ -273,7 +273,7 @@ func TestEmergencyRotation(t *testing.T) {
 	}
 	old := secretData(t, secrets)
 
-	stopLoad := createPodsTimed(t, pods)
+	began, stopLoad := time.Now(), createPodsTimed(t, pods)
 	rotate := exec.CommandContext(t.Context(), bin, "certificates", "rotate", "--emergency", "--certificate-secret", secrets+"/tandem-certs",
 		"--webhook-configuration", hook.Name, "--kubeconfig", cp.KubeconfigPath, "--timeout", "60s")
 	out, err := rotate.CombinedOutput()
@@ -298,7 +298,8 @@ func TestEmergencyRotation(t *testing.T) {
 	}
 	time.Sleep(time.Second) // for the load to see calls succeed again
 	created, failed, window := stopLoad()
-	t.Logf("during the emergency rotation %d pods were created and %d refused, the refusals over %s", created, failed, window)
+	t.Logf("during the emergency rotation %d pods were created and %d refused, the refusals over %s; one creation every %s",
+		created, failed, window, time.Since(began)/time.Duration(max(created+failed, 1)))
 	for i, r := range replicas {
 		pointWebhookAt(t, hook.Name, r.URL)
 		if err := tandemtest.WaitActive(t.Context(), client, pods, "seed"); err != nil {
