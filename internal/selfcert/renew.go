@@ -84,6 +84,7 @@ func Renew(data map[string][]byte, now time.Time, p Policy, bundles [][]byte) (m
 		}
 		out[KeyCA], out[KeyCAKey] = ca.CertPEM, ca.KeyPEM
 		dropNext(out)
+		delete(out, KeyPreviousCA) // no CA was rotated out for this one
 	}
 	if _, ok := out[KeyNextCA]; ok {
 		if next := advanceNext(out, now, p, bundles, note); next != nil {

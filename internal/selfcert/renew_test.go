@@ -87,8 +87,10 @@ func TestWhatIsReplacedAndWhy(t *testing.T) {
 		sameCA     bool
 		keepsOldCA bool
 	}{
-		"a garbage Secret is replaced whole": {
-			change: func(d map[string][]byte) { d[KeyCA], d[KeyCert] = []byte("garbage"), []byte("garbage") },
+		"a garbage Secret is replaced whole, a previous CA in it too": {
+			change: func(d map[string][]byte) {
+				d[KeyCA], d[KeyCert], d[KeyPreviousCA] = []byte("garbage"), []byte("garbage"), mustCA(t, d).CertPEM
+			},
 			want:   []string{"new CA: no usable CA", "new serving certificate: no usable serving certificate"},
 		},
 		"a CA without its key is replaced": {
