@@ -91,7 +91,7 @@ func TestWhatIsReplacedAndWhy(t *testing.T) {
 			change: func(d map[string][]byte) {
 				d[KeyCA], d[KeyCert], d[KeyPreviousCA] = []byte("garbage"), []byte("garbage"), mustCA(t, d).CertPEM
 			},
-			want:   []string{"new CA: no usable CA", "new serving certificate: no usable serving certificate"},
+			want: []string{"new CA: no usable CA", "new serving certificate: no usable serving certificate"},
 		},
 		"a CA without its key is replaced": {
 			change: func(d map[string][]byte) { delete(d, KeyCAKey) },
