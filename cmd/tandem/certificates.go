@@ -36,7 +36,7 @@ func (f *certFlags) register(flags *pflag.FlagSet) {
 	flags.StringVar(&f.dir, "certificate-dir", "", "self: where the serving certificate and key are written for the server (default: a new temporary directory)")
 	flags.DurationVar(&f.policy.CAValidity, "ca-validity", 5*365*24*time.Hour, "self: how long a new CA is valid")
 	flags.DurationVar(&f.policy.CARenewBefore, "ca-renew-before", 90*24*time.Hour, "self: renew the CA this long before it expires; the old CA stays in the caBundle until then")
-	flags.DurationVar(&f.policy.Propagation, "ca-propagation", 10*time.Second, "self: how long a new CA is in the caBundle before it signs the serving certificate, so the API server trusts it first")
+	flags.DurationVar(&f.policy.Propagation, "ca-propagation", 10*time.Second, "self: how long every caBundle entry must have held a new CA before it signs the serving certificate, so the API server trusts it first")
 	flags.DurationVar(&f.policy.ServingValidity, "serving-validity", 90*24*time.Hour, "self: how long a new serving certificate is valid")
 	flags.DurationVar(&f.policy.ServingRenewBefore, "serving-renew-before", 30*24*time.Hour, "self: renew the serving certificate this long before it expires")
 	flags.DurationVar(&f.resync, "certificate-resync", time.Minute, "self: check the Secret and the caBundle this often even without a change event")

@@ -174,5 +174,9 @@ func encode(der []byte, key *ecdsa.PrivateKey) (KeyPair, error) {
 	}, nil
 }
 
+// IssuedAt is when a certificate made by this package was issued: its NotBefore is
+// backdated by the clock skew it allows for.
+func IssuedAt(cert *x509.Certificate) time.Time { return cert.NotBefore.Add(clockSkew) }
+
 // Certificate is the CA's parsed certificate: its validity and subject.
 func (ca *CA) Certificate() *x509.Certificate { return ca.cert }

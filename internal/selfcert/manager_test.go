@@ -62,7 +62,7 @@ func secretData(t *testing.T, client kubernetes.Interface) map[string][]byte {
 	return s.Data
 }
 
-func caBundles(t *testing.T, client kubernetes.Interface) [][]byte {
+func heldBundles(t *testing.T, client kubernetes.Interface) [][]byte {
 	t.Helper()
 	cfg, err := client.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(context.Background(), hookName, metav1.GetOptions{})
 	if err != nil {
@@ -83,7 +83,7 @@ func TestAFirstSyncCreatesTheSecretWritesTheFilesAndEveryCABundle(t *testing.T) 
 		t.Fatal(err)
 	}
 	data := secretData(t, client)
-	for _, bundle := range caBundles(t, client) {
+	for _, bundle := range heldBundles(t, client) {
 		if !bytes.Equal(bundle, Bundle(data)) {
 			t.Errorf("caBundle %q, want the Secret's CA", bundle)
 		}
@@ -148,7 +148,7 @@ func TestWhatSomeoneElseBrokeIsRepaired(t *testing.T) {
 			if _, err := tls.X509KeyPair(data[KeyCert], data[KeyKey]); err != nil {
 				t.Errorf("the Secret holds no usable pair after the repair: %v", err)
 			}
-			for _, bundle := range caBundles(t, client) {
+			for _, bundle := range heldBundles(t, client) {
 				if !bytes.Equal(bundle, Bundle(data)) {
 					t.Errorf("caBundle not repaired: %q", bundle)
 				}

@@ -1,10 +1,8 @@
 package selfcert
 
 import (
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"maps"
@@ -20,7 +18,7 @@ const (
 	KeyCAKey      = "ca.key"
 	KeyNextCA     = "ca-next.crt"
 	KeyNextCAKey  = "ca-next.key"
-	KeyNextSince  = "ca-next.since" // when the next CA entered the caBundle, RFC 3339
+	KeyNextSince  = "ca-next.since" // since when every caBundle entry has held the next CA, RFC 3339
 	KeyPreviousCA = "ca-previous.crt"
 	KeyCert       = "tls.crt"
 	KeyKey        = "tls.key"
@@ -59,16 +57,19 @@ func (p Policy) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Renew returns what the Secret must hold at now, given what it holds: data itself when
-// nothing is due, else new data and why, one reason per change, for the log. Data that
-// does not parse (a garbage Secret) is replaced, never trusted.
+// Renew returns what the Secret must hold at now, given what it holds and the caBundle
+// of every entry of the webhook configuration as last read: data itself when nothing is
+// due, else new data and why, one reason per change, for the log. Data that does not
+// parse (a garbage Secret) is replaced, never trusted.
 //
 // A CA due for renewal is replaced in two steps, so that the API server trusts a new CA
 // before it meets a certificate the new CA signed: first the new CA joins the caBundle
-// as the next one; Propagation later it becomes the current one, signs a new serving
-// certificate, and the old CA stays in the caBundle as the previous one until it expires,
-// for replicas that still serve what it signed.
-func Renew(data map[string][]byte, now time.Time, p Policy) (map[string][]byte, []string, error) {
+// as the next one; once every entry's caBundle has been seen holding it for Propagation,
+// it becomes the current one and signs a new serving certificate. The wait is counted
+// from what the caBundle holds, not from the Secret: a caBundle that cannot be written
+// keeps the old CA signing. The old CA stays in the caBundle as the previous one until it
+// expires, for replicas that still serve what it signed.
+func Renew(data map[string][]byte, now time.Time, p Policy, bundles [][]byte) (map[string][]byte, []string, error) {
 	out := maps.Clone(data)
 	if out == nil {
 		out = map[string][]byte{}
@@ -83,14 +84,10 @@ func Renew(data map[string][]byte, now time.Time, p Policy) (map[string][]byte, 
 		}
 		out[KeyCA], out[KeyCAKey] = ca.CertPEM, ca.KeyPEM
 		dropNext(out)
+		delete(out, KeyPreviousCA) // no CA was rotated out for this one
 	}
 	if _, ok := out[KeyNextCA]; ok {
-		next, since, err := loadNext(out)
-		switch {
-		case err != nil:
-			note("the next CA was dropped: " + err.Error())
-			dropNext(out)
-		case !now.Before(since.Add(p.Propagation)):
+		if next := advanceNext(out, now, p, bundles, note); next != nil {
 			note("the next CA is now the current one; the old CA stays in the caBundle until it expires")
 			out[KeyPreviousCA] = ca.CertPEM
 			out[KeyCA], out[KeyCAKey] = next.CertPEM, next.KeyPEM
@@ -102,14 +99,13 @@ func Renew(data map[string][]byte, now time.Time, p Policy) (map[string][]byte, 
 		if err != nil {
 			return nil, nil, err
 		}
-		note(fmt.Sprintf("next CA: the CA expires at %s; the next one is in the caBundle now and signs from %s",
-			ca.Certificate().NotAfter.UTC().Format(time.RFC3339), now.Add(p.Propagation).UTC().Format(time.RFC3339)))
+		note(fmt.Sprintf("next CA: the CA expires at %s; the next one goes into the caBundle and signs %s after every entry holds it",
+			ca.Certificate().NotAfter.UTC().Format(time.RFC3339), p.Propagation))
 		out[KeyNextCA], out[KeyNextCAKey] = next.CertPEM, next.KeyPEM
-		out[KeyNextSince] = []byte(now.UTC().Format(time.RFC3339Nano))
 	}
 	if prev, ok := out[KeyPreviousCA]; ok {
-		if cert, err := parseCert(prev); err != nil || !now.Before(cert.NotAfter) {
-			note("the previous CA left the caBundle")
+		if why := untrustedPrevious(prev, ca, now, p); why != "" {
+			note("the previous CA left the caBundle: " + why)
 			delete(out, KeyPreviousCA)
 		}
 	}
@@ -127,16 +123,32 @@ func Renew(data map[string][]byte, now time.Time, p Policy) (map[string][]byte, 
 	return out, reasons, nil
 }
 
-func loadNext(data map[string][]byte) (*certs.CA, time.Time, error) {
-	next, err := certs.LoadCA(data[KeyNextCA], data[KeyNextCAKey])
+// advanceNext moves the next CA along its wait and returns it when it is due to take
+// over. The time it was first seen in every caBundle entry is recorded in the Secret, so
+// that any replica, or one restarted, can promote it; the caBundles are checked again at
+// each step, so a CA someone removed from an entry waits again from when it is back.
+func advanceNext(out map[string][]byte, now time.Time, p Policy, bundles [][]byte, note func(string)) *certs.CA {
+	next, err := certs.LoadCA(out[KeyNextCA], out[KeyNextCAKey])
 	if err != nil {
-		return nil, time.Time{}, err
+		note("the next CA was dropped: " + err.Error())
+		dropNext(out)
+		return nil
 	}
-	since, err := time.Parse(time.RFC3339Nano, string(data[KeyNextSince]))
-	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("%s: %w", KeyNextSince, err)
+	_, recorded := out[KeyNextSince]
+	since, err := time.Parse(time.RFC3339Nano, string(out[KeyNextSince]))
+	switch {
+	case !everyHolds(bundles, next.Certificate()):
+		if recorded {
+			note("the next CA is missing from the caBundle: it signs once every entry has held it again for " + p.Propagation.String())
+			delete(out, KeyNextSince)
+		}
+	case err != nil:
+		note(fmt.Sprintf("the next CA is in every caBundle entry: it signs from %s", now.Add(p.Propagation).UTC().Format(time.RFC3339)))
+		out[KeyNextSince] = []byte(now.UTC().Format(time.RFC3339Nano))
+	case !now.Before(since.Add(p.Propagation)):
+		return next
 	}
-	return next, since, nil
+	return nil
 }
 
 func dropNext(data map[string][]byte) {
@@ -181,24 +193,4 @@ func sorted(s []string) []string {
 	s = slices.Clone(s)
 	slices.Sort(s)
 	return slices.Compact(s)
-}
-
-// Bundle is the caBundle for data: the current CA, the next one while it waits to take
-// over, and the previous one while what it signed may still be served.
-func Bundle(data map[string][]byte) []byte {
-	var b []byte
-	for _, key := range []string{KeyCA, KeyNextCA, KeyPreviousCA} {
-		if pemBytes := bytes.TrimSpace(data[key]); len(pemBytes) > 0 {
-			b = append(append(b, pemBytes...), '\n')
-		}
-	}
-	return b
-}
-
-func parseCert(pemBytes []byte) (*x509.Certificate, error) {
-	block, _ := pem.Decode(pemBytes)
-	if block == nil || block.Type != "CERTIFICATE" {
-		return nil, errors.New("not a PEM certificate")
-	}
-	return x509.ParseCertificate(block.Bytes)
 }

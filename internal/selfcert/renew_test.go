@@ -20,7 +20,7 @@ var policy = Policy{
 // fresh is what an empty Secret becomes.
 func fresh(t *testing.T) map[string][]byte {
 	t.Helper()
-	data, reasons, err := Renew(nil, time.Now(), policy)
+	data, reasons, err := Renew(nil, time.Now(), policy, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,6 +28,12 @@ func fresh(t *testing.T) map[string][]byte {
 		t.Fatalf("an empty Secret: reasons %q, want a new CA and a new serving certificate", reasons)
 	}
 	return data
+}
+
+// followed is what the two entries of a webhook configuration hold once the caBundle has
+// followed data.
+func followed(data map[string][]byte) [][]byte {
+	return [][]byte{Bundle(data), Bundle(data)}
 }
 
 // verifies reports whether the caBundle of data trusts its serving certificate for host at now.
@@ -59,7 +65,7 @@ func TestAnEmptySecretGetsACAAndAServingCertificateForEveryHost(t *testing.T) {
 
 func TestNothingIsDueChangesNothing(t *testing.T) {
 	data := fresh(t)
-	again, reasons, err := Renew(data, time.Now().Add(10*time.Minute), policy)
+	again, reasons, err := Renew(data, time.Now().Add(10*time.Minute), policy, followed(data))
 	if err != nil || len(reasons) != 0 || !maps.EqualFunc(again, data, func(a, b []byte) bool { return string(a) == string(b) }) {
 		t.Fatalf("renewing fresh certificates: reasons %q, error %v; want no change", reasons, err)
 	}
@@ -81,9 +87,11 @@ func TestWhatIsReplacedAndWhy(t *testing.T) {
 		sameCA     bool
 		keepsOldCA bool
 	}{
-		"a garbage Secret is replaced whole": {
-			change: func(d map[string][]byte) { d[KeyCA], d[KeyCert] = []byte("garbage"), []byte("garbage") },
-			want:   []string{"new CA: no usable CA", "new serving certificate: no usable serving certificate"},
+		"a garbage Secret is replaced whole, a previous CA in it too": {
+			change: func(d map[string][]byte) {
+				d[KeyCA], d[KeyCert], d[KeyPreviousCA] = []byte("garbage"), []byte("garbage"), mustCA(t, d).CertPEM
+			},
+			want: []string{"new CA: no usable CA", "new serving certificate: no usable serving certificate"},
 		},
 		"a CA without its key is replaced": {
 			change: func(d map[string][]byte) { delete(d, KeyCAKey) },
@@ -134,7 +142,8 @@ func TestWhatIsReplacedAndWhy(t *testing.T) {
 				tc.change(data)
 			}
 			now := time.Now().Add(tc.after)
-			got, reasons, err := Renew(data, now, policy)
+			bundles := followed(data)
+			got, reasons, err := Renew(data, now, policy, bundles)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -155,7 +164,7 @@ func TestWhatIsReplacedAndWhy(t *testing.T) {
 			if err := verifies(t, got, policy.Hosts[0], now); err != nil {
 				t.Errorf("the renewed Secret's serving certificate does not verify: %v", err)
 			}
-			if again, reasons, _ := Renew(got, now, policy); len(reasons) != 0 || string(again[KeyCert]) != string(got[KeyCert]) {
+			if again, reasons, _ := Renew(got, now, policy, bundles); len(reasons) != 0 || string(again[KeyCert]) != string(got[KeyCert]) {
 				t.Errorf("renewing twice changed more: %q", reasons)
 			}
 		})
@@ -168,13 +177,13 @@ func TestWhatIsReplacedAndWhy(t *testing.T) {
 func TestACARotationKeepsEveryServedCertificateTrusted(t *testing.T) {
 	start := time.Now()
 	// Just before the CA's renewal, the replicas got a serving certificate from the old CA.
-	old, _, err := Renew(fresh(t), start.Add(7*time.Hour+50*time.Minute), policy)
+	old, _, err := Renew(fresh(t), start.Add(7*time.Hour+50*time.Minute), policy, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	step := func(data map[string][]byte, at time.Duration, want string) map[string][]byte {
 		t.Helper()
-		got, reasons, err := Renew(data, start.Add(at), policy)
+		got, reasons, err := Renew(data, start.Add(at), policy, followed(data))
 		if err != nil || len(reasons) == 0 || !strings.HasPrefix(reasons[0], want) {
 			t.Fatalf("at %s: reasons %q, error %v; want %q first", at, reasons, err, want)
 		}
@@ -195,18 +204,19 @@ func TestACARotationKeepsEveryServedCertificateTrusted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again, reasons, _ := Renew(withNext, start.Add(8*time.Hour+14*time.Minute), policy); len(reasons) != 0 || string(again[KeyNextCA]) != string(withNext[KeyNextCA]) {
+	seen := step(withNext, 8*time.Hour+11*time.Minute, "the next CA is in every caBundle entry")
+	if again, reasons, _ := Renew(seen, start.Add(8*time.Hour+15*time.Minute), policy, followed(seen)); len(reasons) != 0 || string(again[KeyNextCA]) != string(withNext[KeyNextCA]) {
 		t.Errorf("before its propagation time, the next CA must wait: %q", reasons)
 	}
-	promoted := step(withNext, 8*time.Hour+16*time.Minute, "the next CA is now the current one")
+	promoted := step(seen, 8*time.Hour+16*time.Minute, "the next CA is now the current one")
 	if string(promoted[KeyCA]) != string(next.CertPEM) || string(promoted[KeyPreviousCA]) != string(old[KeyCA]) {
 		t.Error("the promotion did not make the next CA current and the old one previous")
 	}
-	later, reasons, err := Renew(promoted, start.Add(10*time.Hour+time.Minute), policy)
+	later, reasons, err := Renew(promoted, start.Add(10*time.Hour+time.Minute), policy, followed(promoted))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := later[KeyPreviousCA]; ok || len(reasons) == 0 || reasons[0] != "the previous CA left the caBundle" {
+	if _, ok := later[KeyPreviousCA]; ok || len(reasons) == 0 || !strings.HasPrefix(reasons[0], "the previous CA left the caBundle: it expired") {
 		t.Errorf("once expired, the previous CA must leave: reasons %q", reasons)
 	}
 }

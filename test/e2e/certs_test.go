@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -250,4 +253,103 @@ func webhookConfiguration(t *testing.T, name string) *admissionregistrationv1.Mu
 
 func pemCert(der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// tandem certificates rotate --emergency makes every replica drop the old CA at once: a
+// TLS client that trusts only the old CA is refused by each of them, the caBundle trusts
+// only the new CA, and the API server still admits pods through the webhook, whichever
+// replica it calls. Pods created throughout say how long calls failed (logged, not
+// asserted: it depends on the machine).
+func TestEmergencyRotation(t *testing.T) {
+	secrets := namespace(t, nil)
+	pods := namespace(t, map[string]string{webhookLabel: "emergency", "tandem.io/inject": "seed"})
+	hook := tandemtest.Webhook{Name: "tandem-emergency", URL: "https://127.0.0.1:1/mutate", Namespaces: routedTo("emergency")}
+	register(t, hook)
+	replicas := startReplicas(t, []string{"--certificate-secret", secrets + "/tandem-certs", "--webhook-configuration", hook.Name,
+		"--certificate-hosts", "127.0.0.1", "--certificate-resync", "5s"}, 2)
+	pointWebhookAt(t, hook.Name, replicas[0].URL)
+	if err := tandemtest.WaitActive(t.Context(), client, pods, "seed"); err != nil {
+		t.Fatal(err)
+	}
+	old := secretData(t, secrets)
+
+	began, stopLoad := time.Now(), createPodsTimed(t, pods)
+	rotate := exec.CommandContext(t.Context(), bin, "certificates", "rotate", "--emergency", "--certificate-secret", secrets+"/tandem-certs",
+		"--webhook-configuration", hook.Name, "--kubeconfig", cp.KubeconfigPath, "--timeout", "60s")
+	out, err := rotate.CombinedOutput()
+	if err != nil {
+		t.Fatalf("tandem certificates rotate: %v\n%s", err, out)
+	}
+	t.Logf("tandem certificates rotate:\n%s", out)
+	current := secretData(t, secrets)
+	if bytes.Equal(current[selfcert.KeyCA], old[selfcert.KeyCA]) || len(current[selfcert.KeyPreviousCA]) > 0 {
+		t.Fatal("the Secret still holds the old CA")
+	}
+	for i, r := range replicas {
+		if err := waitFor(t, 20*time.Second, func() bool { return bytes.Equal(served(t, r), current[selfcert.KeyCert]) }); err != nil {
+			t.Fatalf("replica %d does not serve the new certificate: %v", i, err)
+		}
+		if err := dialTrusting(r, old[selfcert.KeyCA]); err == nil || !strings.Contains(err.Error(), "unknown authority") {
+			t.Errorf("replica %d: a client trusting only the old CA got %v, want unknown authority", i, err)
+		}
+		if err := dialTrusting(r, webhookConfiguration(t, hook.Name).Webhooks[0].ClientConfig.CABundle); err != nil {
+			t.Errorf("replica %d: the caBundle does not verify it: %v", i, err)
+		}
+	}
+	time.Sleep(time.Second) // for the load to see calls succeed again
+	created, failed, window := stopLoad()
+	t.Logf("during the emergency rotation %d pods were created and %d refused, the refusals over %s; one creation every %s",
+		created, failed, window, time.Since(began)/time.Duration(max(created+failed, 1)))
+	for i, r := range replicas {
+		pointWebhookAt(t, hook.Name, r.URL)
+		if err := tandemtest.WaitActive(t.Context(), client, pods, "seed"); err != nil {
+			t.Errorf("through replica %d after the rotation: %v", i, err)
+		}
+	}
+}
+
+// dialTrusting opens a TLS connection to s trusting only the CAs in caPEM.
+func dialTrusting(s *tandemtest.Server, caPEM []byte) error {
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(caPEM) {
+		return errors.New("no CA to trust")
+	}
+	host := strings.TrimSuffix(strings.TrimPrefix(s.URL, "https://"), "/mutate")
+	conn, err := tls.Dial("tcp", host, &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"})
+	if err != nil {
+		return err
+	}
+	return conn.Close()
+}
+
+// createPodsTimed creates a pod every 20 ms until the returned function is called, which
+// tells how many were created and refused, and how long from the first refusal to the last.
+func createPodsTimed(t *testing.T, ns string) func() (created, failed int, refusing time.Duration) {
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	var first, last time.Time
+	var created, failed int
+	go func() {
+		defer close(done)
+		for i := 0; ctx.Err() == nil; i++ {
+			_, err := client.CoreV1().Pods(ns).Create(ctx, pod("emergency-"+strconv.Itoa(i), nil, nil), metav1.CreateOptions{})
+			switch {
+			case ctx.Err() != nil:
+			case err != nil:
+				if first.IsZero() {
+					first = time.Now()
+				}
+				last = time.Now()
+				failed++
+			default:
+				created++
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	return func() (int, int, time.Duration) {
+		cancel()
+		<-done
+		return created, failed, last.Sub(first)
+	}
 }
