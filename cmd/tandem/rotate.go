@@ -10,16 +10,17 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/tandem-io/tandem/internal/selfcert"
 )
 
 type rotateFlags struct {
-	emergency  bool
-	secret     string // NAMESPACE/NAME
-	webhook    string
-	kubeconfig string
-	timeout    time.Duration
+	emergency bool
+	secret    string // NAMESPACE/NAME
+	webhook   string
+	cluster   clusterFlags
+	timeout   time.Duration
 }
 
 func newCertificatesCommand() *cobra.Command {
@@ -55,7 +56,7 @@ CA, and the webhook's failurePolicy decides for those calls. See docs/install.md
 	flags.BoolVar(&f.emergency, "emergency", false, "required: acknowledges that webhook calls fail for a few seconds")
 	flags.StringVar(&f.secret, "certificate-secret", "", "the Secret tandem serve keeps the certificates in, NAMESPACE/NAME (the chart's: RELEASE-NAMESPACE/FULLNAME-certs)")
 	flags.StringVar(&f.webhook, "webhook-configuration", "tandem", "the MutatingWebhookConfiguration whose caBundle must trust the new CA only")
-	flags.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig of the cluster (default: $KUBECONFIG, else ~/.kube/config, else the pod's service account)")
+	f.cluster.register(flags, kubectlDefault)
 	flags.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the replicas and the caBundle")
 	return cmd
 }
@@ -72,7 +73,11 @@ func runRotate(cmd *cobra.Command, f *rotateFlags) error {
 	if f.timeout <= 0 {
 		return fmt.Errorf("--timeout must be positive, not %s", f.timeout)
 	}
-	client, _, err := explainClusterClient(f.kubeconfig)
+	rc, _, err := f.cluster.load()
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return err
 	}
