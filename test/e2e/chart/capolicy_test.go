@@ -67,6 +67,7 @@ func TestServiceAccountChangesOnlyTheCABundle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the policy never refused the ServiceAccount's update of the rules: last update returned %v", last)
 	}
+	t.Logf("the refusal: %v", last)
 
 	bundle := []byte("-----BEGIN CERTIFICATE-----\nnot checked here\n-----END CERTIFICATE-----\n")
 	cases := []struct {

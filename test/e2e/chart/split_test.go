@@ -7,12 +7,15 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/tandem-io/tandem/internal/config"
 	"github.com/tandem-io/tandem/internal/inject"
@@ -129,7 +132,11 @@ func splitPolicy(t *testing.T, names string) string {
 // evaluate has the API server evaluate the policy of splitPolicy on a pod annotated
 // value (a dry run), and returns the names of its message.
 func evaluate(t *testing.T, ns, value string) ([]string, error) {
-	_, err := client.CoreV1().Pods(ns).Create(t.Context(), gatedPod(&value, false), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	c, err := fastClient()
+	if err != nil {
+		return nil, err
+	}
+	_, err = c.CoreV1().Pods(ns).Create(t.Context(), gatedPod(&value, false), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 	if err == nil {
 		return nil, fmt.Errorf("the pod was admitted")
 	}
@@ -143,6 +150,14 @@ func evaluate(t *testing.T, ns, value string) ([]string, error) {
 	}
 	return strings.Split(list, "|"), nil
 }
+
+// fastClient is a client not throttled to client-go's default of 5 requests a second,
+// for the hundreds of dry runs of the split test.
+var fastClient = sync.OnceValues(func() (kubernetes.Interface, error) {
+	config := rest.CopyConfig(cp.RESTConfig)
+	config.QPS, config.Burst = 200, 200
+	return kubernetes.NewForConfig(config)
+})
 
 // createTestNamespace creates a namespace removed at the end of the test.
 func createTestNamespace(t *testing.T) string {
