@@ -6,7 +6,13 @@
 
 # The build runs on the builder's own platform and cross-compiles, so multi-platform
 # builds (buildx --platform) need no emulation.
-FROM --platform=$BUILDPLATFORM golang:1.26 AS build
+# The builder is pinned by the digest of its multi-platform index, so that the same
+# commit builds with the same toolchain and base however the tag moves; its Go is the
+# go line of go.mod (hack/image/main_test.go checks both). To move to a newer Go or a
+# rebuilt image, read the index digest with
+#   docker buildx imagetools inspect golang:1.26.8-bookworm
+# and replace tag and digest together.
+FROM --platform=$BUILDPLATFORM golang:1.26.8-bookworm@sha256:dc9ad6c05acc7a88e5b71bde60a5fe3bd4b9f0db209011711b464107438a8107 AS build
 ARG TARGETOS=linux
 ARG TARGETARCH
 WORKDIR /src

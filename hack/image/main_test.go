@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -113,16 +114,73 @@ func TestDockerfileFinalStageMatches(t *testing.T) {
 	}
 }
 
-// finalStage returns the instructions after the Dockerfile's last FROM (inclusive), by
-// keyword; continuation lines are joined and comments dropped.
+// Every image the Dockerfile builds from is pinned by digest, so that the Docker path
+// is as repeatable as make image; the Go builder is the go line of go.mod.
+func TestDockerfileBaseImagesArePinned(t *testing.T) {
+	goVersion := goModVersion(t)
+	var builders int
+	for i, stage := range stages(t, filepath.Join("..", "..", "Dockerfile")) {
+		fields := strings.Fields(stage["FROM"][0])
+		fields = slices.DeleteFunc(fields, func(f string) bool { return strings.HasPrefix(f, "--") })
+		image := fields[0]
+		if image == "scratch" {
+			continue
+		}
+		ref, err := name.NewDigest(image)
+		if err != nil {
+			t.Errorf("stage %d: FROM %s is not pinned by digest (IMAGE:TAG@sha256:...): %v", i, image, err)
+			continue
+		}
+		repo, tag, _ := strings.Cut(strings.TrimSuffix(image, "@"+ref.DigestStr()), ":")
+		if repo != "golang" {
+			continue
+		}
+		builders++
+		if version, _, _ := strings.Cut(tag, "-"); version != goVersion {
+			t.Errorf("stage %d: FROM %s builds with Go %s; go.mod says go %s", i, image, version, goVersion)
+		}
+	}
+	if builders == 0 {
+		t.Error("no stage builds FROM golang:...")
+	}
+}
+
+// goModVersion is the version of the go line of the repository's go.mod.
+func goModVersion(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "go "); ok {
+			return v
+		}
+	}
+	t.Fatal("go.mod has no go line")
+	return ""
+}
+
+// finalStage returns the instructions of the Dockerfile's last stage.
 func finalStage(t *testing.T, file string) map[string][]string {
+	t.Helper()
+	all := stages(t, file)
+	if len(all) == 0 {
+		t.Fatalf("%s has no FROM", file)
+	}
+	return all[len(all)-1]
+}
+
+// stages returns the instructions of each stage of a Dockerfile (from its FROM,
+// inclusive), by keyword; continuation lines are joined and comments dropped.
+func stages(t *testing.T, file string) []map[string][]string {
 	t.Helper()
 	f, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var stage map[string][]string
+	var all []map[string][]string
 	var line string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -138,16 +196,16 @@ func finalStage(t *testing.T, file string) map[string][]string {
 		keyword, rest, _ := strings.Cut(line, " ")
 		keyword, rest, line = strings.ToUpper(keyword), strings.TrimSpace(rest), ""
 		if keyword == "FROM" {
-			stage = map[string][]string{}
+			all = append(all, map[string][]string{})
 		}
-		if keyword != "" && stage != nil {
-			stage[keyword] = append(stage[keyword], rest)
+		if keyword != "" && len(all) > 0 {
+			all[len(all)-1][keyword] = append(all[len(all)-1][keyword], rest)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return stage
+	return all
 }
 
 // dockerLabels reads LABEL key="value" pairs; the Dockerfile's values hold no spaces.

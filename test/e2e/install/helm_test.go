@@ -70,6 +70,9 @@ func TestHelmInstall(t *testing.T) {
 		checkRBAC(t, helmNS, release, certSecret)
 		checkAuditLease(t, helmNS, release+"-audit")
 	})
+	t.Run("the ServiceAccount can change only the caBundle, and still repairs it", func(t *testing.T) {
+		checkCABundleOnly(t, helmNS, release, certSecret)
+	})
 	pods := tandemtest.Namespace(t, client, nil)
 	t.Run("deleting a replica under load loses no pod", func(t *testing.T) {
 		deleted := false

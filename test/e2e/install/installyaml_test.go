@@ -31,6 +31,9 @@ func TestInstallYAML(t *testing.T) {
 		waitReplicas(t, ns, name, 2)
 		checkOneCA(t, ns, name+"-certs", name)
 	})
+	t.Run("the ServiceAccount can change only the caBundle, and still repairs it", func(t *testing.T) {
+		checkCABundleOnly(t, ns, name, name+"-certs")
+	})
 	t.Run("a new configuration in the ConfigMap is served without a restart", func(t *testing.T) {
 		demo, err := os.ReadFile(tandemtest.RepoFile("examples", "demo", "config.yaml"))
 		if err != nil {

@@ -79,7 +79,7 @@ compiled (in mode auto, the sidecars the admission policies inject; else empty).
     matchExpressions:
       - key: kubernetes.io/metadata.name
         operator: NotIn
-        values: {{ append $root.Values.webhook.excludeNamespaces $root.Release.Namespace | uniq | toJson }}
+        values: {{ include "tandem.excludedNamespaces" $root }}
       {{- if eq .source "namespace" }}
       {{- if eq .policy "Fail" }}
       - key: {{ $key }}
@@ -134,4 +134,14 @@ compiled (in mode auto, the sidecars the admission policies inject; else empty).
 {{- $q := list }}
 {{- range . }}{{ $q = append $q (printf "'%s'" .) }}{{ end }}
 {{- join ", " $q }}
+{{- end }}
+
+{{/*
+The namespaces whose pods are never sent to Tandem, as a JSON list: the system
+namespaces whatever webhook.excludeNamespaces says (a pod there must never wait on
+Tandem), the values', and the release namespace (Tandem's own pods).
+*/}}
+{{- define "tandem.excludedNamespaces" -}}
+{{- $system := list "kube-system" "kube-node-lease" "kube-public" }}
+{{- concat $system (.Values.webhook.excludeNamespaces | default list) (list .Release.Namespace) | uniq | toJson }}
 {{- end }}
