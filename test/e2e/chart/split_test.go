@@ -2,7 +2,6 @@ package chart
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -17,29 +16,19 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/tandem-io/tandem/internal/config"
 	"github.com/tandem-io/tandem/internal/inject"
 )
 
 // The webhook's matchConditions split the pod annotation tandem.io/inject into names in
 // CEL, repeating the engine's rule (names separated by commas, dots or spaces; blanks
-// and "false" dropped). For each of several hundred annotation values, the chart's
-// expression, evaluated by the API server, gives the names the engine selects (as
-// `tandem explain` reports them), repeats aside.
+// and "false" dropped: inject.ParseList). For each of several hundred annotation values,
+// the chart's expression, evaluated by the API server, gives the names ParseList gives,
+// repeats aside.
 func TestChartSplitsTheAnnotationAsTheEngine(t *testing.T) {
 	names := chartNamesExpression(t)
 	ns := splitPolicy(t, names)
-	cfg, err := config.Parse([]byte("sidecars:\n  - name: seed\n    labels: {foo: bar}\n"), "split-config.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, value := range annotationValues() {
-		pod := gatedPod(&value, false)
-		raw, err := json.Marshal(pod)
-		if err != nil {
-			t.Fatal(err)
-		}
-		engine := inject.Explain(raw, inject.Namespace{Name: ns, LabelsKnown: true}, cfg, inject.Options{}).Requested
+		engine := inject.ParseList(value)
 		chart, err := evaluate(t, ns, value)
 		if err != nil {
 			t.Fatalf("annotation %q: %v", value, err)
