@@ -10,6 +10,8 @@ import (
 
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/tandem-io/tandem/internal/output"
 )
 
 // Document is one YAML document (or the one JSON value) of the input.
@@ -104,10 +106,20 @@ func checkKeys(v any) error {
 	return nil
 }
 
+// marshalYAML is sigs.k8s.io/yaml's Marshal (JSON, then YAML with sorted keys, as
+// kubectl writes), with the characters a YAML parser refuses escaped on the way.
+func marshalYAML(obj map[string]any) ([]byte, error) {
+	js, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	return yaml.JSONToYAML(output.EscapeForYAML(js))
+}
+
 // WriteYAML writes the documents as multi-document YAML.
 func WriteYAML(w io.Writer, docs []Document) error {
 	for i, d := range docs {
-		out, err := yaml.Marshal(d.Object)
+		out, err := marshalYAML(d.Object)
 		if err != nil {
 			return fmt.Errorf("document %d: %w", d.Number, err)
 		}

@@ -24,7 +24,7 @@ func YAML(w io.Writer, v any) error {
 		return err
 	}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(js, &doc); err != nil {
+	if err := yaml.Unmarshal(EscapeForYAML(js), &doc); err != nil {
 		return err
 	}
 	blockStyle(&doc)
