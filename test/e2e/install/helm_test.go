@@ -2,8 +2,6 @@ package install
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"slices"
@@ -116,27 +114,7 @@ func TestHelmInstall(t *testing.T) {
 			t.Fatal(err)
 		}
 		helm(t, "upgrade", release, chart, "--namespace", helmNS, "--reuse-values", "--set-file", "config="+file)
-		// The kubelet refreshes the ConfigMap volume on its next sync, then each replica
-		// reloads on its own: wait until every one logs the new file's digest, so that no
-		// later step meets a replica that still serves the old one.
-		cm, err := client.CoreV1().ConfigMaps(helmNS).Get(t.Context(), release+"-config", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum := sha256.Sum256([]byte(cm.Data["config.yaml"]))
-		digest := hex.EncodeToString(sum[:])
-		err = wait.PollUntilContextTimeout(t.Context(), time.Second, startTimeout, true, func(ctx context.Context) (bool, error) {
-			for _, p := range tandemPods(t, helmNS) {
-				log, err := client.CoreV1().Pods(helmNS).GetLogs(p.Name, &corev1.PodLogOptions{Container: "tandem"}).DoRaw(ctx)
-				if err != nil || !strings.Contains(string(log), digest) {
-					return false, nil
-				}
-			}
-			return true, nil
-		})
-		if err != nil {
-			t.Fatalf("not every replica logged loading the configuration with sha256 %s: %v\n%s", digest, err, tandemLogs(t, helmNS))
-		}
+		waitConfigServed(t, helmNS, release+"-config")
 		p, err := client.CoreV1().Pods(pods).Create(t.Context(), gatedPod("", map[string]string{"tandem.io/inject": "seed"}), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		if err != nil || p.Labels["foo"] != "upgraded" {
 			t.Fatalf("after every replica reloaded, a pod gets foo=%q (%v), want upgraded", p.Labels["foo"], err)

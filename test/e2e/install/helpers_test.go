@@ -3,6 +3,8 @@ package install
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os/exec"
 	"slices"
@@ -212,5 +214,32 @@ func (l load) check(t *testing.T) {
 	if len(l.failed) > 0 || l.uninjected > 0 || l.created == 0 {
 		t.Errorf("%d creations failed and %d pods lack their sidecar (of %d); first failures: %v",
 			len(l.failed), l.uninjected, l.created, l.failed[:min(len(l.failed), 3)])
+	}
+}
+
+// waitConfigServed waits until every Tandem replica in namespace has loaded the
+// configuration the ConfigMap holds now. The kubelet refreshes a ConfigMap volume on its
+// next sync, then each replica reloads on its own: one replica serving the new file says
+// nothing of the other, which the API server may call next. Each load logs the file's
+// sha256, so the wait reads every replica's log for it.
+func waitConfigServed(t *testing.T, namespace, configMap string) {
+	t.Helper()
+	cm, err := client.CoreV1().ConfigMaps(namespace).Get(t.Context(), configMap, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(cm.Data["config.yaml"]))
+	digest := hex.EncodeToString(sum[:])
+	err = wait.PollUntilContextTimeout(t.Context(), time.Second, startTimeout, true, func(ctx context.Context) (bool, error) {
+		for _, p := range tandemPods(t, namespace) {
+			log, err := client.CoreV1().Pods(namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: "tandem"}).DoRaw(ctx)
+			if err != nil || !strings.Contains(string(log), digest) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatalf("not every replica logged loading the configuration with sha256 %s: %v\n%s", digest, err, tandemLogs(t, namespace))
 	}
 }

@@ -41,6 +41,7 @@ func TestInstallYAML(t *testing.T) {
 		}
 		cm := kubectl(t, string(demo), "create", "configmap", name+"-config", "-n", ns, "--from-file=config.yaml=/dev/stdin", "--dry-run=client", "-o", "yaml")
 		kubectl(t, cm, "apply", "-f", "-")
+		waitConfigServed(t, ns, name+"-config")
 		probe := tandemtest.Namespace(t, client, nil)
 		var image string
 		err = wait.PollUntilContextTimeout(t.Context(), time.Second, startTimeout, true, func(ctx context.Context) (bool, error) {
