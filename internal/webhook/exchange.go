@@ -40,7 +40,9 @@ func (p *exchangePool) put(ex *exchange) {
 	if cap(ex.body) > maxPooledBody || cap(ex.out) > maxPooledBody {
 		return
 	}
-	ex.scanner.s.Reset(nil) // drop the reference to the body
+	// Reset whole, keeping only the buffers worth reusing: the body, the response and
+	// the pod view the scanner reads into.
+	*ex = exchange{body: ex.body[:0], out: ex.out[:0], scanner: reviewScanner{pod: ex.scanner.pod}}
 	p.pool.Put(ex)
 }
 

@@ -91,7 +91,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the pool.
 func (h *handler) finish(ex *exchange) {
 	h.limits.release(ex.reserved)
-	ex.reserved = 0
 	h.exchanges.put(ex)
 }
 
