@@ -317,10 +317,6 @@ func podInformer(client metadata.Interface) cache.SharedIndexInformer {
 	return pods
 }
 
-// tandemPrefix starts every label and annotation of Tandem's contract with pods
-// (docs/annotations.md): the only ones an audit reads.
-const tandemPrefix = "tandem.io/"
-
 // keepAuditFields strips a pod to what an audit reads before the informer stores it: its
 // name and namespace, whether it is being deleted, and its tandem.io/ labels and
 // annotations. The rest of a pod's metadata (managedFields alone are kilobytes) would be
@@ -342,7 +338,7 @@ func keepAuditFields(obj any) (any, error) {
 func tandemKeys(m map[string]string) map[string]string {
 	var out map[string]string
 	for k, v := range m {
-		if !strings.HasPrefix(k, tandemPrefix) {
+		if !strings.HasPrefix(k, config.KeyPrefix) { // Tandem's labels and annotations: the only ones an audit reads
 			continue
 		}
 		switch k {
