@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -41,7 +40,7 @@ func Scan(ctx context.Context, client metadata.Interface, cfg *config.Config, na
 	}
 	var report Report
 	var findings []Finding
-	owners := &resolver{client: client, parents: map[Ref]Ref{}}
+	owners := NewResolver(metadataGetter(client))
 	err = list(ctx, client.Resource(podsResource).Namespace(namespace), metav1.ListOptions{FieldSelector: unfinishedPods},
 		func(pod *metav1.PartialObjectMetadata) error {
 			if pod.DeletionTimestamp != nil {
@@ -56,7 +55,7 @@ func Scan(ctx context.Context, client metadata.Interface, cfg *config.Config, na
 			if len(a.Missing) == 0 && len(a.Outdated) == 0 {
 				return nil
 			}
-			owner, err := owners.owner(ctx, pod)
+			owner, err := owners.Owner(ctx, pod)
 			if err != nil {
 				return err
 			}
@@ -112,62 +111,13 @@ func list(ctx context.Context, client metadata.ResourceInterface, opts metav1.Li
 	})
 }
 
-// maxChain bounds climbing controller references: Kubernetes' own chains are two steps
-// (Pod → ReplicaSet → Deployment), and a loop written by a faulty controller must not
-// hang the audit.
-const maxChain = 4
-
-// resolver climbs a pod's controller references to the workload to act on.
-type resolver struct {
-	client metadata.Interface
-	// parents caches the controller of each ReplicaSet and Job read (itself when it has
-	// none, or is gone): the pods of one workload share them.
-	parents map[Ref]Ref
-}
-
-// owner returns the top of pod's controller chain, climbing through ReplicaSets (to
-// their Deployment) and Jobs (to their CronJob); a pod nothing controls is its own owner.
-func (r *resolver) owner(ctx context.Context, pod *metav1.PartialObjectMetadata) (Ref, error) {
-	c := metav1.GetControllerOfNoCopy(pod)
-	if c == nil {
-		return Ref{APIVersion: "v1", Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name}, nil
-	}
-	ref := Ref{APIVersion: c.APIVersion, Kind: c.Kind, Namespace: pod.Namespace, Name: c.Name}
-	for range maxChain {
-		var resource schema.GroupVersionResource
-		switch {
-		case ref.is("apps", "ReplicaSet"):
-			resource = replicaSetsResource
-		case ref.is("batch", "Job"):
+// metadataGetter reads the metadata of a ReplicaSet or Job: all the resolver needs.
+func metadataGetter(client metadata.Interface) Getter {
+	return func(ctx context.Context, ref Ref) (metav1.Object, error) {
+		resource := replicaSetsResource
+		if ref.Kind == "Job" {
 			resource = jobsResource
-		default:
-			return ref, nil
 		}
-		parent, err := r.parent(ctx, resource, ref)
-		if err != nil || parent == ref {
-			return parent, err
-		}
-		ref = parent
+		return client.Resource(resource).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 	}
-	return ref, nil
-}
-
-func (r *resolver) parent(ctx context.Context, resource schema.GroupVersionResource, ref Ref) (Ref, error) {
-	if p, ok := r.parents[ref]; ok {
-		return p, nil
-	}
-	parent := ref
-	m, err := r.client.Resource(resource).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		// Deleted since: its pods are being garbage-collected, and are what to act on.
-	case err != nil:
-		return Ref{}, fmt.Errorf("reading the %s %s/%s that controls pods: %w", ref.Kind, ref.Namespace, ref.Name, err)
-	default:
-		if c := metav1.GetControllerOfNoCopy(m); c != nil {
-			parent = Ref{APIVersion: c.APIVersion, Kind: c.Kind, Namespace: ref.Namespace, Name: c.Name}
-		}
-	}
-	r.parents[ref] = parent
-	return parent, nil
 }
