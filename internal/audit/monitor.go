@@ -311,7 +311,7 @@ func count(pods []any, namespace func(string) inject.Namespace, cfg *config.Conf
 // whole.
 func podInformer(client metadata.Interface) cache.SharedIndexInformer {
 	pods := metadatainformer.NewFilteredMetadataInformer(client, podsResource, metav1.NamespaceAll, 0, cache.Indexers{},
-		func(o *metav1.ListOptions) { o.FieldSelector = unfinishedPods }).Informer()
+		func(o *metav1.ListOptions) { o.FieldSelector = UnfinishedPods }).Informer()
 	// It cannot fail before the informer runs.
 	_ = pods.SetTransform(keepAuditFields)
 	return pods

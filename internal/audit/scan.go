@@ -22,9 +22,9 @@ var (
 	jobsResource        = schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}
 )
 
-// unfinishedPods is the field selector of the pods worth auditing: a pod that succeeded
+// UnfinishedPods is the field selector of the pods worth auditing: a pod that succeeded
 // or failed runs nothing more, and Jobs keep theirs around long after.
-const unfinishedPods = "status.phase!=Succeeded,status.phase!=Failed"
+const UnfinishedPods = "status.phase!=Succeeded,status.phase!=Failed"
 
 // pageSize bounds each list response, so that a cluster's pods come in pages instead of
 // one response of hundreds of megabytes.
@@ -41,7 +41,7 @@ func Scan(ctx context.Context, client metadata.Interface, cfg *config.Config, na
 	var report Report
 	var findings []Finding
 	owners := NewResolver(metadataGetter(client))
-	err = list(ctx, client.Resource(podsResource).Namespace(namespace), metav1.ListOptions{FieldSelector: unfinishedPods},
+	err = list(ctx, client.Resource(podsResource).Namespace(namespace), metav1.ListOptions{FieldSelector: UnfinishedPods},
 		func(pod *metav1.PartialObjectMetadata) error {
 			if pod.DeletionTimestamp != nil {
 				return nil // on its way out

@@ -102,7 +102,7 @@ func TestScanFindsPodsAndTheirOwners(t *testing.T) {
 			// Finished pods are left out by the API server, which only a selector asks.
 			for _, a := range client.Actions() {
 				if l, ok := a.(clienttesting.ListAction); ok && a.GetResource().Resource == "pods" {
-					if fs, want := l.GetListRestrictions().Fields.String(), fields.ParseSelectorOrDie(unfinishedPods).String(); fs != want {
+					if fs, want := l.GetListRestrictions().Fields.String(), fields.ParseSelectorOrDie(UnfinishedPods).String(); fs != want {
 						t.Errorf("pods listed with field selector %q, want %q", fs, want)
 					}
 				}
