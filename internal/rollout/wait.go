@@ -151,4 +151,3 @@ func podReady(pod *corev1.Pod) bool {
 	}
 	return false
 }
-
