@@ -50,7 +50,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInjectCommand(), newValidateCommand(), newVersionCommand(), newServeCommand(), newExplainCommand(), newAuditCommand(), newCompileCommand(), newCertificatesCommand())
+	root.AddCommand(newInjectCommand(), newValidateCommand(), newVersionCommand(), newServeCommand(), newExplainCommand(), newAuditCommand(), newCompileCommand(), newCertificatesCommand(), newRolloutCommand())
 	return root
 }
 

@@ -26,6 +26,9 @@ const (
 	PauseValue = "paused"
 )
 
+// planPod is PlanPod; tests of the cluster side give their own plans.
+var planPod = PlanPod
+
 // pageSize bounds each list response, as the audit's does.
 const pageSize = 500
 
@@ -89,7 +92,7 @@ func Gather(ctx context.Context, client kubernetes.Interface, cfg *config.Config
 		}
 		// The planner knows one pause: the namespace's counts as the owner's.
 		owner.Paused = owner.Paused || ns.paused
-		plan.add(sel.only(pod, PlanPod(pod, ns.Namespace, owner, cfg, cl)), byOwner)
+		plan.add(sel.only(pod, planPod(pod, ns.Namespace, owner, cfg, cl)), byOwner)
 		return nil
 	})
 	if err != nil {
