@@ -121,7 +121,7 @@ func TestGatherSelects(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if plan.Pods != c.pods || plan.Counts[ActionInPlace] != c.inPlace || plan.Counts[ActionNone] != c.pods-c.inPlacee {
+			if plan.Pods != c.pods || plan.Counts[ActionInPlace] != c.inPlace || plan.Counts[ActionNone] != c.pods-c.inPlace {
 				t.Errorf("%d pods, counts %v; want %d pods, %d in place", plan.Pods, plan.Counts, c.pods, c.inPlace)
 			}
 		})
