@@ -124,7 +124,7 @@ type injected struct {
 // statusValue renders the status annotation's value, as a JSON string, in the plan's
 // render buffer.
 func (p *plan) statusValue() []byte {
-	var scratch [256]byte
+	var scratch [1024]byte // a status of a few sidecars, with their parts, fits
 	start := len(p.rendered)
 	p.rendered = appendStatus(p.rendered, appendStatusJSON(scratch[:0], p.status, p.skipped))
 	return p.rendered[start:len(p.rendered):len(p.rendered)]
