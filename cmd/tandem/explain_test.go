@@ -160,7 +160,7 @@ func TestExplainLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", Labels: map[string]string{"tandem.io/inject": "seed"}}}
-	status := `{"sidecars":[{"name":"seed","hash":"` + cfg.Sidecar("seed").Hash + `"}]}`
+	status := `{"sidecars":[{"name":"seed","hash":"` + cfg.Sidecar("seed").LegacyHash + `"}]}`
 	pod := func(namespace, name string, annotations map[string]string) *corev1.Pod {
 		return &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Annotations: annotations},

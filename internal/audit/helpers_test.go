@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"encoding/json"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,21 +26,11 @@ func testConfig(t testing.TB) *config.Config {
 // statusOf is the tandem.io/status a pod admitted now with these sidecars carries.
 func statusOf(t testing.TB, cfg *config.Config, names ...string) string {
 	t.Helper()
-	type injected struct {
-		Name string `json:"name"`
-		Hash string `json:"hash"`
-	}
-	st := struct {
-		Sidecars []injected `json:"sidecars"`
-	}{Sidecars: []injected{}}
+	st := inject.Status{}
 	for _, n := range names {
-		st.Sidecars = append(st.Sidecars, injected{Name: n, Hash: cfg.Sidecar(n).Hash})
+		st.Sidecars = append(st.Sidecars, inject.EntryOf(cfg.Sidecar(n)))
 	}
-	data, err := json.Marshal(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
+	return st.Format()
 }
 
 // staleStatus is the status of a pod injected with an older definition of name.

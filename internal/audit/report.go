@@ -103,14 +103,15 @@ func Group(findings []Finding) []Owner {
 	return owners
 }
 
-// fix says how to get an owner's pods recreated, which is the only way a pod gets its
-// sidecars: admission is the one moment Tandem can change a pod.
+// fix says how to bring an owner's pods up to date: tandem rollout changes a sidecar's
+// image or resources in place and recreates the pods through the owner's own rollout for
+// anything else; a bare pod or a Job's is left to a person.
 func fix(ref Ref, pods []Pod) (command, sentence string) {
 	ns := ref.Namespace
 	switch {
 	case ref.is("apps", "Deployment"), ref.is("apps", "StatefulSet"), ref.is("apps", "DaemonSet"):
-		return fmt.Sprintf("kubectl -n %s rollout restart %s/%s", ns, strings.ToLower(ref.Kind), ref.Name),
-			"restart it: the pods that replace these are admitted with the current sidecars"
+		return fmt.Sprintf("tandem rollout --apply -n %s --owner %s/%s", ns, strings.ToLower(ref.Kind), ref.Name),
+			RollSentence
 	case ref.is("batch", "CronJob"):
 		return "", "nothing to run: the CronJob's next Job gets the current sidecars; Jobs running now finish as they are"
 	case ref.is("batch", "Job"):
@@ -125,6 +126,9 @@ func fix(ref Ref, pods []Pod) (command, sentence string) {
 	return fmt.Sprintf("kubectl -n %s delete pod %s", ns, strings.Join(names, " ")),
 		fmt.Sprintf("delete the pods: their controller, %s %s, creates them again", kindName(ref), ref.Name)
 }
+
+// RollSentence is the fix for an owner tandem rollout can roll.
+const RollSentence = "roll it: sidecars are updated in place where a running pod accepts the change, and the pods are recreated through its own rollout otherwise"
 
 // kindName is a kind as people read it: Deployment, or Rollout.argoproj.io for a kind
 // of another group than Kubernetes' own.

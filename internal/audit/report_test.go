@@ -29,8 +29,8 @@ func TestGroupGathersPodsByOwnerWithTheCommandThatRecreatesThem(t *testing.T) {
 				},
 				Missing:  map[string]int{"proxy": 2, "logs": 1},
 				Outdated: map[string]int{"seed": 1},
-				Command:  "kubectl -n shop rollout restart deployment/web",
-				Fix:      "restart it: the pods that replace these are admitted with the current sidecars",
+				Command:  "tandem rollout --apply -n shop --owner deployment/web",
+				Fix:      RollSentence,
 			}},
 		},
 		"owners sorted by namespace, kind and name; each kind its fix": {
@@ -47,7 +47,7 @@ func TestGroupGathersPodsByOwnerWithTheCommandThatRecreatesThem(t *testing.T) {
 			want: []Owner{
 				{Ref: Ref{APIVersion: "apps/v1", Kind: "DaemonSet", Namespace: "infra", Name: "agent"}, Pods: []Pod{{Name: "agent-x", Missing: []string{"logs"}}},
 					Missing: map[string]int{"logs": 1}, Outdated: map[string]int{},
-					Command: "kubectl -n infra rollout restart daemonset/agent", Fix: "restart it: the pods that replace these are admitted with the current sidecars"},
+					Command: "tandem rollout --apply -n infra --owner daemonset/agent", Fix: RollSentence},
 				{Ref: Ref{APIVersion: "batch/v1", Kind: "CronJob", Namespace: "shop", Name: "report"}, Pods: []Pod{{Name: "report-1-q", Missing: []string{"seed"}}},
 					Missing: map[string]int{"seed": 1}, Outdated: map[string]int{},
 					Fix: "nothing to run: the CronJob's next Job gets the current sidecars; Jobs running now finish as they are"},
@@ -66,7 +66,7 @@ func TestGroupGathersPodsByOwnerWithTheCommandThatRecreatesThem(t *testing.T) {
 					Command: "kubectl -n shop delete pod canary-1", Fix: "delete the pods: their controller, Rollout.argoproj.io canary, creates them again"},
 				{Ref: Ref{APIVersion: "apps/v1", Kind: "StatefulSet", Namespace: "shop", Name: "db"}, Pods: []Pod{{Name: "db-0", Outdated: []string{"proxy"}}},
 					Missing: map[string]int{}, Outdated: map[string]int{"proxy": 1},
-					Command: "kubectl -n shop rollout restart statefulset/db", Fix: "restart it: the pods that replace these are admitted with the current sidecars"},
+					Command: "tandem rollout --apply -n shop --owner statefulset/db", Fix: RollSentence},
 			},
 		},
 		"a kind of the same name in another group is another owner": {
@@ -77,7 +77,7 @@ func TestGroupGathersPodsByOwnerWithTheCommandThatRecreatesThem(t *testing.T) {
 			want: []Owner{
 				{Ref: Ref{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "ns", Name: "x"}, Pods: []Pod{{Name: "a", Missing: []string{"seed"}}},
 					Missing: map[string]int{"seed": 1}, Outdated: map[string]int{},
-					Command: "kubectl -n ns rollout restart deployment/x", Fix: "restart it: the pods that replace these are admitted with the current sidecars"},
+					Command: "tandem rollout --apply -n ns --owner deployment/x", Fix: RollSentence},
 				{Ref: Ref{APIVersion: "example.com/v1", Kind: "Deployment", Namespace: "ns", Name: "x"}, Pods: []Pod{{Name: "b", Missing: []string{"seed"}}},
 					Missing: map[string]int{"seed": 1}, Outdated: map[string]int{},
 					Command: "kubectl -n ns delete pod b", Fix: "delete the pods: their controller, Deployment.example.com x, creates them again"},
@@ -111,7 +111,7 @@ func TestWriteText(t *testing.T) {
 			want: `Deployment shop/web: 2 pods
   missing   proxy (2 pods)
   outdated  seed (1 pod)
-  fix       kubectl -n shop rollout restart deployment/web
+  fix       tandem rollout --apply -n shop --owner deployment/web
 
 Pod shop/debug (a bare pod: no controller)
   missing   logs (1 pod)
@@ -163,8 +163,8 @@ func TestWriteJSON(t *testing.T) {
 			"pods":     []any{map[string]any{"name": "web-a", "missing": []any{"proxy"}}},
 			"missing":  map[string]any{"proxy": 1.0},
 			"outdated": map[string]any{},
-			"command":  "kubectl -n shop rollout restart deployment/web",
-			"fix":      "restart it: the pods that replace these are admitted with the current sidecars",
+			"command":  "tandem rollout --apply -n shop --owner deployment/web",
+			"fix":      RollSentence,
 		}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

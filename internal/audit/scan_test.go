@@ -51,7 +51,7 @@ func cluster(t *testing.T) []runtime.Object {
 
 func TestScanFindsPodsAndTheirOwners(t *testing.T) {
 	cfg := testConfig(t)
-	restart := "restart it: the pods that replace these are admitted with the current sidecars"
+	restart := RollSentence
 	shop := []Owner{
 		{Ref: Ref{APIVersion: "batch/v1", Kind: "CronJob", Namespace: "shop", Name: "report"},
 			Pods:    []Pod{{Name: "report-29000-q", Outdated: []string{"seed"}}},
@@ -60,7 +60,7 @@ func TestScanFindsPodsAndTheirOwners(t *testing.T) {
 		{Ref: Ref{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "web"},
 			Pods:    []Pod{{Name: "web-7d9f-a", Missing: []string{"proxy"}}, {Name: "web-7d9f-b", Missing: []string{"proxy"}}},
 			Missing: map[string]int{"proxy": 2}, Outdated: map[string]int{},
-			Command: "kubectl -n shop rollout restart deployment/web", Fix: restart},
+			Command: "tandem rollout --apply -n shop --owner deployment/web", Fix: restart},
 		{Ref: Ref{APIVersion: "v1", Kind: "Pod", Namespace: "shop", Name: "debug"},
 			Pods:    []Pod{{Name: "debug", Missing: []string{"seed"}}},
 			Missing: map[string]int{"seed": 1}, Outdated: map[string]int{},
@@ -78,7 +78,7 @@ func TestScanFindsPodsAndTheirOwners(t *testing.T) {
 		{Ref: Ref{APIVersion: "apps/v1", Kind: "StatefulSet", Namespace: "mesh", Name: "db"},
 			Pods:    []Pod{{Name: "db-0", Missing: []string{"proxy"}}},
 			Missing: map[string]int{"proxy": 1}, Outdated: map[string]int{},
-			Command: "kubectl -n mesh rollout restart statefulset/db", Fix: restart},
+			Command: "tandem rollout --apply -n mesh --owner statefulset/db", Fix: restart},
 	}
 	tests := map[string]struct {
 		namespace string

@@ -200,7 +200,8 @@ func (l *loader) compile(path string, spec *SidecarSpec, generic map[string]any)
 	}
 	canonical, _ := json.Marshal(generic) // map keys sorted: the same definition, the same hash
 	sum := sha256.Sum256(canonical)
-	sc.Hash = hex.EncodeToString(sum[:6])
+	sc.LegacyHash = hex.EncodeToString(sum[:6])
+	sc.record()
 	return sc
 }
 

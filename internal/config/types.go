@@ -130,9 +130,15 @@ type Sidecar struct {
 	// port (ports cannot be templates, so this is known at load).
 	DeclaresPorts bool
 
-	// Hash identifies this sidecar's definition; the status annotation records it so
-	// that a pod injected with an older definition can be told apart.
+	// Record lists what the sidecar puts into a pod, part by part, sorted by key: the
+	// status annotation records it, so that what changed since a pod was injected can be
+	// named, and whether a running pod accepts the change.
+	Record []RecordPart
+	// Hash identifies what the sidecar puts into a pod: its record's parts together.
 	Hash string
+	// LegacyHash is what status annotations recorded before they held the parts: a hash of
+	// the whole definition as written, description included.
+	LegacyHash string
 }
 
 // OnHostNetwork is what becomes of the sidecar for a pod on the node's network: skip,

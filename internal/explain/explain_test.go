@@ -20,7 +20,7 @@ func TestVerdict(t *testing.T) {
 	status := func(sidecars ...string) string {
 		var parts []string
 		for _, name := range sidecars {
-			parts = append(parts, `{\"name\":\"`+name+`\",\"hash\":\"`+cfg.Sidecar(name).Hash+`\"}`)
+			parts = append(parts, `{\"name\":\"`+name+`\",\"hash\":\"`+cfg.Sidecar(name).LegacyHash+`\"}`)
 		}
 		return `"tandem.io/status":"{\"sidecars\":[` + strings.Join(parts, ",") + `]}"`
 	}

@@ -107,7 +107,7 @@ func AuditPod(labels, annotations map[string]string, ns Namespace, cfg *config.C
 		return a
 	}
 	for _, s := range st.Sidecars {
-		if sc := cfg.Sidecar(s.Name); sc == nil || sc.Hash != s.Hash {
+		if sc := cfg.Sidecar(s.Name); sc == nil || !s.Current(sc) {
 			a.Outdated = append(a.Outdated, s.Name)
 		}
 	}

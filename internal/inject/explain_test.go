@@ -1,7 +1,9 @@
 package inject
 
 import (
+	"maps"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -51,7 +53,7 @@ func TestAuditPod(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seed, proxy := cfg.Sidecar("seed").Hash, cfg.Sidecar("proxy").Hash
+	seed, proxy := cfg.Sidecar("seed").LegacyHash, cfg.Sidecar("proxy").LegacyHash
 	status := func(v string) map[string]string {
 		return map[string]string{"tandem.io/inject": "seed,proxy,logs", "tandem.io/status": v}
 	}
@@ -77,6 +79,11 @@ func TestAuditPod(t *testing.T) {
 		{name: "a sidecar that left the configuration is outdated",
 			annotations: map[string]string{"tandem.io/inject": "seed", "tandem.io/status": `{"sidecars":[{"name":"seed","hash":"` + seed + `"},{"name":"gone","hash":"1"}]}`},
 			want:        Audit{Requested: []string{"seed"}, Outdated: []string{"gone"}}},
+		{name: "per-part records, current",
+			annotations: status(Status{Sidecars: []StatusSidecar{EntryOf(cfg.Sidecar("seed")), EntryOf(cfg.Sidecar("proxy")), EntryOf(cfg.Sidecar("logs"))}}.Format()),
+			want:        Audit{Requested: []string{"seed", "proxy", "logs"}}},
+		{name: "per-part records, one part changed", annotations: status(Status{Sidecars: []StatusSidecar{EntryOf(cfg.Sidecar("seed")), changedPart(EntryOf(cfg.Sidecar("proxy")))}}.Format()),
+			want: Audit{Requested: []string{"seed", "proxy", "logs"}, Missing: []string{"logs"}, Outdated: []string{"proxy"}}},
 		{name: "a status that is not Tandem's", annotations: status("mine"),
 			want: Audit{Requested: []string{"seed", "proxy", "logs"}, Missing: []string{"seed", "proxy", "logs"}}},
 	}
@@ -88,4 +95,14 @@ func TestAuditPod(t *testing.T) {
 			}
 		})
 	}
+}
+
+// changedPart is e with the hash of its first part (in key order) changed, as if that
+// part's definition had changed since.
+func changedPart(e StatusSidecar) StatusSidecar {
+	parts := maps.Clone(e.Parts)
+	k := slices.Sorted(maps.Keys(parts))[0]
+	parts[k] = "00000000"
+	e.Parts, e.Hash = parts, "000000000000"
+	return e
 }

@@ -134,3 +134,17 @@ func PodContainerOwner(container string) string { return "container " + q(contai
 func Warning(reason Reason, message string) string { return string(reason) + ": " + message }
 
 func q(s string) string { return strconv.Quote(s) }
+
+// NoLongerConfigured: a pod carries a sidecar the configuration no longer defines.
+func NoLongerConfigured(sidecar string) string {
+	return "sidecar " + q(sidecar) + " was injected but is no longer in the Tandem config"
+}
+
+// OlderDefinition: a pod carries an older definition of the sidecar; changed names the
+// parts that differ, "" when the pod's record predates per-part records.
+func OlderDefinition(sidecar, changed string) string {
+	if changed == "" {
+		return "sidecar " + q(sidecar) + " was injected from an older definition (what changed is not recorded: restart to be sure); recreate the pod to get the current one"
+	}
+	return "sidecar " + q(sidecar) + " was injected from an older definition (changed: " + changed + "); recreate the pod, or run tandem rollout, to get the current one"
+}

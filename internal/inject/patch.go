@@ -16,7 +16,7 @@ import (
 func (p *plan) writePatch() []byte {
 	a := &p.adds
 	var path [256]byte
-	w := patchWriter{buf: slices.Grow(p.patch[:0], a.size()+512), path: path[:0]}
+	w := patchWriter{buf: slices.Grow(p.patch[:0], a.size()+p.statusSize()+512), path: path[:0]}
 	defer func() { p.patch = w.buf }()
 	w.buf = append(w.buf, '[')
 	p.patchMetadata(&w)

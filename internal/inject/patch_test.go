@@ -70,7 +70,7 @@ func TestPatchSizeEstimateCoversWhatIsWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.release()
-	if estimate := p.adds.size() + 512; len(res.Patch) > estimate {
+	if estimate := p.adds.size() + p.statusSize() + 512; len(res.Patch) > estimate {
 		t.Errorf("the patch is %d bytes, more than the %d estimated for its buffer", len(res.Patch), estimate)
 	}
 }

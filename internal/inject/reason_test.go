@@ -19,7 +19,7 @@ func TestReasons(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seed := cfg.Sidecar("seed").Hash
+	seed := cfg.Sidecar("seed").LegacyHash
 	const app = `"spec":{"containers":[{"name":"app","image":"x"}]}`
 	asks := func(names string) string {
 		return `{"metadata":{"annotations":{"tandem.io/inject":"` + names + `"}}, ` + app + `}`

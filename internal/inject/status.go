@@ -1,8 +1,10 @@
 package inject
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -21,10 +23,13 @@ type Status struct {
 	Skipped  []StatusSkipped `json:"skipped,omitempty"`
 }
 
-// StatusSidecar is a sidecar injected, with the hash of its definition.
+// StatusSidecar is a sidecar injected, with the hash of what it put into the pod and,
+// part by part, the hash of each part's definition (config.RecordPart). Pods injected
+// before parts were recorded carry a hash of the whole definition and no parts.
 type StatusSidecar struct {
-	Name string `json:"name"`
-	Hash string `json:"hash"`
+	Name  string            `json:"name"`
+	Hash  string            `json:"hash"`
+	Parts map[string]string `json:"parts"`
 }
 
 // StatusSkipped is a sidecar asked for and left out, with the reason.
@@ -38,6 +43,27 @@ func ParseStatus(value string) (Status, error) {
 	var st Status
 	err := json.Unmarshal([]byte(value), &st)
 	return st, err
+}
+
+// Format writes st as the engine does: the value of a status annotation.
+func (st Status) Format() string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // the annotation is not HTML, and the engine does not escape it
+	if st.Sidecars == nil {
+		st.Sidecars = []StatusSidecar{}
+	}
+	_ = enc.Encode(st) // strings and maps of strings: nothing to fail
+	return strings.TrimSuffix(buf.String(), "\n")
+}
+
+// EntryOf is the status entry of sc as the engine writes it now.
+func EntryOf(sc *config.Sidecar) StatusSidecar {
+	parts := make(map[string]string, len(sc.Record))
+	for _, p := range sc.Record {
+		parts[p.Key] = p.Hash
+	}
+	return StatusSidecar{Name: sc.Name, Hash: sc.Hash, Parts: parts}
 }
 
 // The status JSON in pieces: statusOpen, the injected entries, then, when any sidecar
@@ -60,16 +86,25 @@ func StatusJSON(sidecars, skipped string) string {
 }
 
 // StatusSidecarEntry is the entry of an injected sidecar.
-func StatusSidecarEntry(name, hash string) string { return string(appendSidecarEntry(nil, name, hash)) }
+func StatusSidecarEntry(sc *config.Sidecar) string { return string(appendSidecarEntry(nil, sc)) }
 
 // StatusSkippedEntry is the entry of a sidecar left out for reason.
 func StatusSkippedEntry(name, reason string) string {
 	return string(appendSkippedEntry(nil, name, reason))
 }
 
-func appendSidecarEntry(js []byte, name, hash string) []byte {
-	js = appendString(append(js, `{"name":`...), name)
-	return append(appendString(append(js, `,"hash":`...), hash), '}')
+func appendSidecarEntry(js []byte, sc *config.Sidecar) []byte {
+	js = appendString(append(js, `{"name":`...), sc.Name)
+	js = appendString(append(js, `,"hash":`...), sc.Hash)
+	js = append(js, `,"parts":{`...)
+	for i, p := range sc.Record { // sorted by key, as encoding/json writes a map
+		if i > 0 {
+			js = append(js, ',')
+		}
+		js = append(appendString(js, p.Key), ':')
+		js = appendString(js, p.Hash)
+	}
+	return append(js, "}}"...)
 }
 
 func appendSkippedEntry(js []byte, name, reason string) []byte {
@@ -89,10 +124,23 @@ type injected struct {
 // statusValue renders the status annotation's value, as a JSON string, in the plan's
 // render buffer.
 func (p *plan) statusValue() []byte {
-	var scratch [256]byte
+	var scratch [1024]byte // a status of a few sidecars, with their parts, fits
 	start := len(p.rendered)
 	p.rendered = appendStatus(p.rendered, appendStatusJSON(scratch[:0], p.status, p.skipped))
 	return p.rendered[start:len(p.rendered):len(p.rendered)]
+}
+
+// statusSize estimates the status annotation's length in the patch: JSON in a JSON
+// string, so its quotes are escaped.
+func (p *plan) statusSize() int {
+	n := 64
+	for _, in := range p.status {
+		n += 2 * (len(in.Name) + len(in.Hash) + 48)
+		for _, part := range in.sidecar.Record {
+			n += 2 * (len(part.Key) + len(part.Hash) + 6)
+		}
+	}
+	return n + 96*len(p.skipped)
 }
 
 // appendStatusJSON writes the status annotation's value as JSON, without reflection.
@@ -102,7 +150,7 @@ func appendStatusJSON(js []byte, list []injected, skipped []skippedSidecar) []by
 		if i > 0 {
 			js = append(js, StatusEntrySeparator...)
 		}
-		js = appendSidecarEntry(js, in.Name, in.Hash)
+		js = appendSidecarEntry(js, in.sidecar)
 	}
 	if len(skipped) > 0 {
 		js = append(js, statusSkipped...)
@@ -134,11 +182,10 @@ func alreadyInjected(value string, cfg *config.Config) Result {
 	res := Result{Reason: ReasonAlreadyInjected, Message: "already injected"}
 	for _, s := range st.Sidecars {
 		d := SidecarDecision{Name: s.Name, Decision: DecisionInjected, Reason: ReasonAlreadyInjected, Message: "injected from the current definition"}
-		switch sc := cfg.Sidecar(s.Name); {
-		case sc == nil:
-			d.Reason, d.Message = ReasonOutdated, fmt.Sprintf("sidecar %q was injected but is no longer in the Tandem config", s.Name)
-		case sc.Hash != s.Hash:
-			d.Reason, d.Message = ReasonOutdated, fmt.Sprintf("sidecar %q was injected from an older definition; recreate the pod to get the current one", s.Name)
+		if sc := cfg.Sidecar(s.Name); sc == nil {
+			d.Reason, d.Message = ReasonOutdated, NoLongerConfigured(s.Name)
+		} else if changed, known := s.Changed(sc); !known || len(changed) > 0 {
+			d.Reason, d.Message = ReasonOutdated, OlderDefinition(s.Name, PartNames(changed))
 		}
 		if d.Reason == ReasonOutdated {
 			res.Reason, res.Message = ReasonOutdated, "already injected, from an older definition"

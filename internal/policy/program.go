@@ -190,7 +190,7 @@ func (p *program) outcome() {
 	for _, sc := range p.sidecars {
 		id := "variables." + sc.id
 		perSidecar = append(perSidecar, id+"_denial")
-		injected = append(injected, "("+id+"_ok ? ["+quote(inject.StatusSidecarEntry(sc.sc.Name, sc.sc.Hash))+"] : [])")
+		injected = append(injected, "("+id+"_ok ? ["+quote(inject.StatusSidecarEntry(sc.sc))+"] : [])")
 		skipped = append(skipped, "("+id+"_skipped != '' ? ["+saySkippedEntry.cel(lit(sc.sc.Name), expr(id+"_skipped"))+"] : [])")
 	}
 	p.v("denials", "variables.requested.filter(n, !(n in "+p.defined()+") || n in variables.notAllowed).map(n, n in variables.notAllowed ? "+notAllowed+" : "+unknown+")"+

@@ -36,7 +36,6 @@ var (
 	sayHostPortsSkip  = sentence{1, func(a []string) string { return inject.HostNetworkPortsSkip(a[0]) }}
 	sayStatus         = sentence{2, func(a []string) string { return inject.StatusJSON(a[0], a[1]) }}
 	sayStatusInjected = sentence{1, func(a []string) string { return inject.StatusJSON(a[0], "") }}
-	saySidecarEntry   = sentence{2, func(a []string) string { return inject.StatusSidecarEntry(a[0], a[1]) }}
 	saySkippedEntry   = sentence{2, func(a []string) string { return inject.StatusSkippedEntry(a[0], a[1]) }}
 )
 
@@ -49,7 +48,7 @@ var sentences = map[string]sentence{
 	"SidecarOwner": saySidecarOwner, "PodContainerOwner": sayPodContainer, "SourceNamespaceLabel": sayNamespaceLabel,
 	"Warning": sayWarning, "BestEffortLeftOut": sayLeftOut,
 	"StatusJSON": sayStatus, "StatusJSON without skipped": sayStatusInjected,
-	"StatusSidecarEntry": saySidecarEntry, "StatusSkippedEntry": saySkippedEntry,
+	"StatusSkippedEntry": saySkippedEntry,
 }
 
 // arg is a variable part of a sentence: a value known when compiling, or a CEL string

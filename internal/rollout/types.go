@@ -46,8 +46,10 @@ func (r Ref) String() string { return r.Kind + "/" + r.Name }
 // Deployment, not its ReplicaSet; the pod itself when nothing controls it).
 type Owner struct {
 	Ref
-	// Paused is true when the owner carries tandem.io/rollout: paused.
-	Paused bool
+	// Paused is true when the owner or its namespace carries tandem.io/rollout: paused;
+	// PausedBy names which ("namespace shop", "Deployment web").
+	Paused   bool
+	PausedBy string
 	// OnDelete is true for a StatefulSet or DaemonSet whose updateStrategy is OnDelete:
 	// changing its template recreates nothing.
 	OnDelete bool
@@ -79,6 +81,8 @@ type Change struct {
 	To   string `json:"to,omitempty"`
 	// InPlace is true when a running pod accepts the change.
 	InPlace bool `json:"inPlace"`
+	// Why says why a change needs a new pod, when it is not plain from the change.
+	Why string `json:"why,omitempty"`
 
 	// For in-place changes: the container, whether it is an init container (a native
 	// sidecar), and the new image or resources.
@@ -98,6 +102,8 @@ func (c Change) String() string {
 		}
 	}
 	switch {
+	case c.Part == "record":
+		return c.Sidecar + ": definition changed, renders the same for this pod (the status annotation is updated)"
 	case c.From != "" || c.To != "":
 		return fmt.Sprintf("%s: %s %s → %s", c.Sidecar, what, orNone(c.From), orNone(c.To))
 	default:

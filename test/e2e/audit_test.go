@@ -91,7 +91,7 @@ func TestAuditFindsPodsAdmittedWhileTandemWasDown(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	restart := "kubectl -n " + ns + " rollout restart deployment/web"
+	restart := "tandem rollout --apply -n " + ns + " --owner deployment/web"
 	deployment := audit.Ref{APIVersion: "apps/v1", Kind: "Deployment", Namespace: ns, Name: "web"}
 	report, code := auditReport(t, "-n", ns, "--config", cfgFile)
 	if code != 1 {
@@ -100,15 +100,16 @@ func TestAuditFindsPodsAdmittedWhileTandemWasDown(t *testing.T) {
 	want := []audit.Owner{{
 		Ref: deployment, Pods: []audit.Pod{{Name: down[0].Name, Missing: []string{"tracer"}}, {Name: down[1].Name, Missing: []string{"tracer"}}},
 		Missing: map[string]int{"tracer": 2}, Outdated: map[string]int{},
-		Command: restart, Fix: "restart it: the pods that replace these are admitted with the current sidecars",
+		Command: restart, Fix: audit.RollSentence,
 	}}
 	if diff := cmp.Diff(want, report.Owners); diff != "" {
 		t.Errorf("tandem audit with the sidecar missing (-want +got):\n%s", diff)
 	}
 	waitForAuditMetrics(t, server, ns, map[string]float64{"tandem_pods_missing_sidecars": 2})
 
-	// The command the audit gives, with Tandem up.
-	if out, err := kubectl(t, "", strings.Fields(restart)[1:]...); err != nil {
+	// A restart, with Tandem up. (The audit's command, tandem rollout, waits for the new
+	// pods to be Ready, which needs a node: test/e2e/rollout runs it.)
+	if out, err := kubectl(t, "", "-n", ns, "rollout", "restart", "deployment/web"); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	webPods(t, ns, func(pods []corev1.Pod) bool {
