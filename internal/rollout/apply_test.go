@@ -56,7 +56,7 @@ func TestParseMaxUnavailable(t *testing.T) {
 // fleet is namespace shop with a Deployment's n pods, web-0…, each planned by plan.
 func fleet(t *testing.T, n int, plan func(*corev1.Pod, Owner) PodPlan, extra ...runtime.Object) (*fake.Clientset, *Plan) {
 	t.Helper()
-	objects := append([]runtime.Object{ns("shop", nil), deployment("shop", "web", nil),
+	objects := append([]runtime.Object{ns("shop", nil), newDeployment("shop", "web", nil),
 		replicaSet("shop", "web-1", controlledBy("apps/v1", "Deployment", "web"))}, extra...)
 	for i := range n {
 		objects = append(objects, pod("shop", fmt.Sprintf("web-%d", i), controlledBy("apps/v1", "ReplicaSet", "web-1")))
@@ -160,7 +160,7 @@ func TestApplyResizesInPlace(t *testing.T) {
 	}
 	p := getPod(t, cs, "web-0")
 	s, _ := containerStatus(p, "proxy", true)
-	if !sameResources(p.Spec.InitContainers[0].Resources, want) || s.Resources == nil || !sameResources(*s.Resources, want) {
+	if !sameCPUAndMemory(p.Spec.InitContainers[0].Resources, want) || s.Resources == nil || !sameCPUAndMemory(*s.Resources, want) {
 		t.Errorf("proxy resources %v, in status %v; want %v", p.Spec.InitContainers[0].Resources, s.Resources, want)
 	}
 	if len(k.subresource) != 2 || k.subresource[0] != "resize" || k.subresource[1] != "" {
@@ -192,4 +192,3 @@ func TestApplyFinishesTheStepUnderWay(t *testing.T) {
 		t.Errorf("web-0 left half done: %s, ready %v", p.Spec.InitContainers[0].Image, podReady(p))
 	}
 }
-

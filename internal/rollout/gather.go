@@ -90,8 +90,9 @@ func Gather(ctx context.Context, client kubernetes.Interface, cfg *config.Config
 		if !sel.ownerMatches(owner.Ref) {
 			return nil
 		}
-		// The planner knows one pause: the namespace's counts as the owner's.
-		owner.Paused = owner.Paused || ns.paused
+		if ns.paused && !owner.Paused {
+			owner.Paused, owner.PausedBy = true, "namespace "+pod.Namespace
+		}
 		plan.add(sel.only(pod, planPod(pod, ns.Namespace, owner, cfg, cl)), byOwner)
 		return nil
 	})

@@ -27,9 +27,9 @@ func TestGatherClimbsToTheOwnerAndReadsPauses(t *testing.T) {
 	bare.Annotations[PauseKey] = PauseValue
 	objects := []runtime.Object{
 		ns("shop", nil), ns("frozen", paused),
-		deployment("shop", "web", nil), replicaSet("shop", "web-1", controlledBy("apps/v1", "Deployment", "web")),
+		newDeployment("shop", "web", nil), replicaSet("shop", "web-1", controlledBy("apps/v1", "Deployment", "web")),
 		pod("shop", "web-1-a", controlledBy("apps/v1", "ReplicaSet", "web-1")),
-		deployment("shop", "api", paused), replicaSet("shop", "api-1", controlledBy("apps/v1", "Deployment", "api")),
+		newDeployment("shop", "api", paused), replicaSet("shop", "api-1", controlledBy("apps/v1", "Deployment", "api")),
 		pod("shop", "api-1-a", controlledBy("apps/v1", "ReplicaSet", "api-1")),
 		replicaSet("shop", "lone", nil), pod("shop", "lone-a", controlledBy("apps/v1", "ReplicaSet", "lone")),
 		&batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "nightly"}},
@@ -38,7 +38,7 @@ func TestGatherClimbsToTheOwnerAndReadsPauses(t *testing.T) {
 		onDelete, pod("shop", "db-0", controlledBy("apps/v1", "StatefulSet", "db")),
 		pod("shop", "gone-a", controlledBy("apps/v1", "ReplicaSet", "gone")),
 		bare, deleting,
-		deployment("frozen", "web", nil), replicaSet("frozen", "web-1", controlledBy("apps/v1", "Deployment", "web")),
+		newDeployment("frozen", "web", nil), replicaSet("frozen", "web-1", controlledBy("apps/v1", "Deployment", "web")),
 		pod("frozen", "web-1-b", controlledBy("apps/v1", "ReplicaSet", "web-1")),
 	}
 	seen := usePlanner(t, func(p *corev1.Pod, o Owner) PodPlan { return proxyImage(p, o, "proxy:v2") })
@@ -51,13 +51,13 @@ func TestGatherClimbsToTheOwnerAndReadsPauses(t *testing.T) {
 	}
 	want := map[string]Owner{
 		"web-1-a":     {Ref: ref("apps/v1", "Deployment", "shop", "web")},
-		"api-1-a":     {Ref: ref("apps/v1", "Deployment", "shop", "api"), Paused: true},
+		"api-1-a":     {Ref: ref("apps/v1", "Deployment", "shop", "api"), Paused: true, PausedBy: "Deployment api"},
 		"lone-a":      {Ref: ref("apps/v1", "ReplicaSet", "shop", "lone")},
 		"nightly-1-a": {Ref: ref("batch/v1", "CronJob", "shop", "nightly"), CronJob: true},
 		"db-0":        {Ref: ref("apps/v1", "StatefulSet", "shop", "db"), OnDelete: true},
 		"gone-a":      {Ref: ref("apps/v1", "ReplicaSet", "shop", "gone")},
-		"debug":       {Ref: ref("v1", "Pod", "shop", "debug"), Paused: true},
-		"web-1-b":     {Ref: ref("apps/v1", "Deployment", "frozen", "web"), Paused: true},
+		"debug":       {Ref: ref("v1", "Pod", "shop", "debug"), Paused: true, PausedBy: "Pod debug"},
+		"web-1-b":     {Ref: ref("apps/v1", "Deployment", "frozen", "web"), Paused: true, PausedBy: "namespace frozen"},
 	}
 	if diff := cmp.Diff(want, seen.owners); diff != "" {
 		t.Errorf("owners planned with (-want +got):\n%s", diff)
@@ -98,7 +98,7 @@ func TestGatherReadsEveryPage(t *testing.T) {
 // changes, and a pod left without any is current.
 func TestGatherSelects(t *testing.T) {
 	objects := []runtime.Object{ns("shop", nil),
-		deployment("shop", "web", nil), replicaSet("shop", "web-1", controlledBy("apps/v1", "Deployment", "web")),
+		newDeployment("shop", "web", nil), replicaSet("shop", "web-1", controlledBy("apps/v1", "Deployment", "web")),
 		pod("shop", "web-1-a", controlledBy("apps/v1", "ReplicaSet", "web-1")),
 		pod("shop", "debug", nil),
 	}

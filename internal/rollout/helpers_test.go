@@ -70,7 +70,7 @@ func running(name, image, id string) corev1.ContainerStatus {
 		State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}
 }
 
-func deployment(namespace, name string, annotations map[string]string) *appsv1.Deployment {
+func newDeployment(namespace, name string, annotations map[string]string) *appsv1.Deployment {
 	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, UID: types.UID("Deployment-" + name), Annotations: annotations},
 		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2)}}
 }

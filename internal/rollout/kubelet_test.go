@@ -82,7 +82,7 @@ func (k *kubelet) stop(pod *corev1.Pod) bool {
 		if s.Resources != nil {
 			have = *s.Resources
 		}
-		if s.Image == spec.Image && sameResources(spec.Resources, have) && s.State.Running != nil {
+		if s.Image == spec.Image && sameCPUAndMemory(spec.Resources, have) && s.State.Running != nil {
 			return
 		}
 		changed = true

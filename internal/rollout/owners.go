@@ -40,7 +40,7 @@ func (o *owners) of(ctx context.Context, pod *corev1.Pod) (Owner, error) {
 	}
 	ref := Ref(top)
 	if ref.Is("", "Pod") {
-		return Owner{Ref: ref, Paused: pod.Annotations[PauseKey] == PauseValue}, nil
+		return markPaused(Owner{Ref: ref}, pod.Annotations), nil
 	}
 	if f, ok := o.facts[ref]; ok {
 		return f, nil
@@ -91,8 +91,15 @@ func (o *owners) read(ctx context.Context, ref Ref) (Owner, error) {
 	case err != nil:
 		return Owner{}, fmt.Errorf("reading %s %s/%s: %w", ref.Kind, ns, name, err)
 	}
-	f.Paused = obj.GetAnnotations()[PauseKey] == PauseValue
-	return f, nil
+	return markPaused(f, obj.GetAnnotations()), nil
+}
+
+// markPaused marks an owner paused by its annotations.
+func markPaused(o Owner, annotations map[string]string) Owner {
+	if annotations[PauseKey] == PauseValue {
+		o.Paused, o.PausedBy = true, kindName(o.Ref)+" "+o.Name
+	}
+	return o
 }
 
 // group is the API group of a reference.

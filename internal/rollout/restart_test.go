@@ -188,4 +188,3 @@ func TestRolloutStatus(t *testing.T) {
 		})
 	}
 }
-

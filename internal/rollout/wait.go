@@ -103,16 +103,16 @@ func (t target) resize(pod *corev1.Pod) (string, error) {
 		specs[c.Name] = c.Resources
 	}
 	for _, s := range append(slices.Clone(pod.Status.InitContainerStatuses), pod.Status.ContainerStatuses...) {
-		if slices.Contains(t.resized, s.Name) && s.Resources != nil && !sameResources(specs[s.Name], *s.Resources) {
+		if slices.Contains(t.resized, s.Name) && s.Resources != nil && !sameCPUAndMemory(specs[s.Name], *s.Resources) {
 			return fmt.Sprintf("container %s does not run with its new resources yet", s.Name), nil
 		}
 	}
 	return "", nil
 }
 
-// sameResources compares what the kubelet reports of a container's resources: CPU and
+// sameCPUAndMemory compares what the kubelet reports of a container's resources: CPU and
 // memory.
-func sameResources(spec, status corev1.ResourceRequirements) bool {
+func sameCPUAndMemory(spec, status corev1.ResourceRequirements) bool {
 	for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
 		for _, lists := range [][2]corev1.ResourceList{{spec.Requests, status.Requests}, {spec.Limits, status.Limits}} {
 			a, aok := lists[0][name]
