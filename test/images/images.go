@@ -18,16 +18,19 @@ import (
 const (
 	PauseTag = "registry.k8s.io/pause:3.10" // containerd's sandbox image and the seed Deployment's container
 	ProxyTag = "tandem.local/demo-proxy:dev"
-	AppTag   = "tandem.local/demo-app:dev"
-	LogsTag  = "tandem.local/demo-logs:dev"
-	WriteTag = "tandem.local/demo-write:dev"
+	// ProxyV2Tag is the demo proxy again, as a distinct image (its version label differs),
+	// for tests that upgrade a sidecar's image.
+	ProxyV2Tag = "tandem.local/demo-proxy:v2"
+	AppTag     = "tandem.local/demo-app:dev"
+	LogsTag    = "tandem.local/demo-logs:dev"
+	WriteTag   = "tandem.local/demo-write:dev"
 	// TandemTag is what the tests call Tandem's own image.
 	TandemTag = "tandem.local/tandem:e2e"
 )
 
 // BuildAll compiles test/images/pause and test/images/demo into dir, for linux and this
-// machine's architecture, and writes all five images into one docker-archive tarball in
-// dir, whose path it returns. The four demo images share the /demo binary, and so their
+// machine's architecture, and writes all six images into one docker-archive tarball in
+// dir, whose path it returns. The demo images share the /demo binary, and so their
 // one layer; each has its own entrypoint, ["/demo", ROLE], and runs as 65532:65532.
 func BuildAll(ctx context.Context, dir string) (string, error) {
 	root := tandemtest.RepoFile()
@@ -98,5 +101,13 @@ func specs(pause, demo string) []image.Spec {
 			Created:    epoch,
 		})
 	}
-	return all
+	return append(all, image.Spec{
+		Tag:        ProxyV2Tag,
+		Binary:     demo,
+		Path:       "/demo",
+		Entrypoint: []string{"/demo", "proxy"},
+		User:       "65532:65532",
+		Labels:     map[string]string{"org.opencontainers.image.title": "tandem-demo-proxy", "org.opencontainers.image.version": "v2"},
+		Created:    epoch,
+	})
 }

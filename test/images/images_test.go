@@ -24,11 +24,12 @@ func TestBuildAll(t *testing.T) {
 		entrypoint []string
 		user       string
 	}{
-		PauseTag: {[]string{"/pause"}, "65535:65535"},
-		ProxyTag: {[]string{"/demo", "proxy"}, "65532:65532"},
-		AppTag:   {[]string{"/demo", "app"}, "65532:65532"},
-		LogsTag:  {[]string{"/demo", "logs"}, "65532:65532"},
-		WriteTag: {[]string{"/demo", "write"}, "65532:65532"},
+		PauseTag:   {[]string{"/pause"}, "65535:65535"},
+		ProxyTag:   {[]string{"/demo", "proxy"}, "65532:65532"},
+		ProxyV2Tag: {[]string{"/demo", "proxy"}, "65532:65532"},
+		AppTag:     {[]string{"/demo", "app"}, "65532:65532"},
+		LogsTag:    {[]string{"/demo", "logs"}, "65532:65532"},
+		WriteTag:   {[]string{"/demo", "write"}, "65532:65532"},
 	} {
 		ref, err := name.NewTag(tag)
 		if err != nil {

@@ -1,0 +1,129 @@
+package rollout
+
+import (
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/tandem-io/tandem/internal/rollout"
+	"github.com/tandem-io/tandem/test/e2e/tandemtest"
+	"github.com/tandem-io/tandem/test/images"
+)
+
+// A new proxy image reaches 4 running pods in place, one pod at a time: the same pods,
+// the app never restarted, never more than one proxy unready; then audit finds nothing
+// and a second rollout plans nothing. A new CPU request then resizes the proxy, restarting
+// nothing.
+func TestProxyImageAndResourcesChangeInPlace(t *testing.T) {
+	serve(t, base)
+	ns := tandemtest.Namespace(t, client, nil)
+	createDeployment(t, ns, web("web", 4))
+	before := waitPods(t, ns, "app=web", 4, runsProxy(images.ProxyTag))
+
+	v2 := def{image: images.ProxyV2Tag, cpu: base.cpu, mark: base.mark}
+	serve(t, v2)
+	plan, code := roll(t, "-n", ns)
+	if code != 0 || plan.Counts[rollout.ActionInPlace] != 4 || len(plan.Owners) != 1 || plan.Owners[0].Owner.Kind != "Deployment" {
+		t.Fatalf("plan (exit %d): %s, owners %+v; want 4 in place under the Deployment", code, counts(plan), plan.Owners)
+	}
+
+	unready := sample(t, ns, "app=web", func(pods []corev1.Pod) int {
+		n := 0
+		for _, p := range pods {
+			if s, ok := status(&p, "proxy"); !ok || !s.Ready {
+				n++
+			}
+		}
+		return n
+	})
+	start := time.Now()
+	plan, code = roll(t, "-n", ns, "--apply", "--max-unavailable", "1")
+	took := time.Since(start)
+	_, most, samples := unready.stop()
+	t.Logf("4 pods rolled in place in %s; at most %d proxy unready in %d samples", took.Round(100*time.Millisecond), most, samples)
+	if code != 0 || !plan.Done() {
+		t.Fatalf("apply: exit %d, report %+v", code, plan.Owners)
+	}
+	if most > 1 {
+		t.Errorf("%d proxies were unready at once; --max-unavailable 1 allows one", most)
+	}
+	after := waitPods(t, ns, "app=web", 4, runsProxy(images.ProxyV2Tag))
+	checkSamePods(t, before, after, "app")
+
+	if out, errOut, code := cli(t, "audit", "--config", configFile, "-n", ns); code != 0 {
+		t.Errorf("audit after the rollout: exit %d\n%s%s", code, out, errOut)
+	}
+	if again, code := roll(t, "-n", ns); code != 0 || again.Counts[rollout.ActionNone] != 4 {
+		t.Errorf("a second rollout plans %s (exit %d); want nothing", counts(again), code)
+	}
+
+	// Resources: the CPU request through the resize subresource.
+	serve(t, def{image: images.ProxyV2Tag, cpu: "100m", mark: base.mark})
+	plan, code = roll(t, "-n", ns, "--apply", "--max-unavailable", "50%")
+	if code != 0 || plan.Counts[rollout.ActionInPlace] != 4 || !plan.Done() {
+		t.Fatalf("resize: exit %d, %s, report %+v", code, counts(plan), plan.Owners)
+	}
+	resized := waitPods(t, ns, "app=web", 4, runsProxy(images.ProxyV2Tag))
+	checkSamePods(t, before, resized, "app")
+	for i, p := range resized {
+		s, _ := status(&p, "proxy")
+		if s.Resources == nil || s.Resources.Requests.Cpu().String() != "100m" {
+			t.Errorf("%s: the proxy runs with %v, want a CPU request of 100m", p.Name, s.Resources)
+		}
+		was, _ := status(&after[i], "proxy")
+		if s.RestartCount != was.RestartCount {
+			t.Errorf("%s: the resize restarted the proxy (%d → %d restarts)", p.Name, was.RestartCount, s.RestartCount)
+		}
+	}
+}
+
+// checkSamePods checks that after are before's pods, by UID, and that container app
+// never restarted.
+func checkSamePods(t *testing.T, before, after []corev1.Pod, app string) {
+	t.Helper()
+	uids := map[types.UID]bool{}
+	for _, p := range before {
+		uids[p.UID] = true
+	}
+	for _, p := range after {
+		if !uids[p.UID] {
+			t.Errorf("pod %s is new (UID %s): the change was meant in place", p.Name, p.UID)
+		}
+		if s, _ := status(&p, app); s.RestartCount != 0 {
+			t.Errorf("pod %s: container %s restarted %d times", p.Name, app, s.RestartCount)
+		}
+	}
+}
+
+// An image the node does not have (pull policy Never) stops the rollout at the first
+// pod, which is put back on its previous image, Ready; the other pods are untouched.
+func TestBadImageStopsAtTheFirstPod(t *testing.T) {
+	serve(t, base)
+	ns := tandemtest.Namespace(t, client, nil)
+	createDeployment(t, ns, web("web", 3))
+	before := waitPods(t, ns, "app=web", 3, runsProxy(images.ProxyTag))
+
+	serve(t, def{image: "tandem.local/demo-proxy:missing", cpu: base.cpu, mark: base.mark})
+	t.Cleanup(func() { serve(t, base) })
+	plan, code := roll(t, "-n", ns, "--apply", "--max-unavailable", "1", "--timeout", "2m")
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	outcomes := map[rollout.Outcome]int{}
+	for _, r := range plan.Owners[0].Pods {
+		outcomes[r.Outcome]++
+		t.Logf("%s: %s %s", r.Name, r.Outcome, r.Error)
+	}
+	if outcomes[rollout.OutcomeRolledBack] != 1 || outcomes[rollout.OutcomeNotStarted] != 2 {
+		t.Errorf("outcomes %v; want one rolled back, two not started", outcomes)
+	}
+	after := waitPods(t, ns, "app=web", 3, runsProxy(images.ProxyTag))
+	checkSamePods(t, before, after, "app")
+	for _, p := range after {
+		if c, _ := spec(&p, "proxy"); c.Image != images.ProxyTag {
+			t.Errorf("%s: the proxy's spec image is %s, want %s back", p.Name, c.Image, images.ProxyTag)
+		}
+	}
+}
