@@ -107,7 +107,6 @@ func TestManualAndPausedPodsAreLeftAlone(t *testing.T) {
 
 	v2 := def{image: images.ProxyV2Tag, cpu: base.cpu, mark: base.mark}
 	serve(t, v2)
-	t.Cleanup(func() { serve(t, base) })
 	installConfig(t, v2)
 	stdout, stderr, code := cli(t, "rollout", "-n", ns, "-o", "json")
 	var installed rollout.Plan
