@@ -123,6 +123,8 @@ func runRollout(cmd *cobra.Command, f *rolloutFlags) error {
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first Ctrl-C lets the step under way finish; a second one ends tandem at once.
+	go func() { <-ctx.Done(); stop() }()
 	cfg, err := rolloutConfig(ctx, client, f.configPath, f.tandemNamespace)
 	if err != nil {
 		return auditFailure(err)
