@@ -69,7 +69,7 @@ func (t target) check(pod *corev1.Pod) (string, error) {
 		}
 		switch {
 		case !sameImage(s.Image, w.image):
-			return fmt.Sprintf("container %s runs %s, not yet %s", w.name, s.Image, w.image), nil
+			return fmt.Sprintf("container %s runs %s, not yet %s (%s)", w.name, s.Image, w.image, stateOf(s)), nil
 		case s.ContainerID == w.notID || s.State.Running == nil:
 			return fmt.Sprintf("container %s has not restarted yet", w.name), nil
 		case !s.Ready:
@@ -123,6 +123,19 @@ func sameCPUAndMemory(spec, status corev1.ResourceRequirements) bool {
 		}
 	}
 	return true
+}
+
+// stateOf says a container's state in a few words: "running", "waiting: ErrImagePull".
+func stateOf(s corev1.ContainerStatus) string {
+	switch {
+	case s.State.Running != nil:
+		return "running"
+	case s.State.Waiting != nil:
+		return "waiting: " + s.State.Waiting.Reason
+	case s.State.Terminated != nil:
+		return "terminated: " + s.State.Terminated.Reason
+	}
+	return "no state"
 }
 
 func containerStatus(pod *corev1.Pod, name string, init bool) (corev1.ContainerStatus, bool) {
