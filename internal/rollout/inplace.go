@@ -22,6 +22,8 @@ type change struct {
 	containers []previous
 	// resized are the containers whose resources changed.
 	resized []string
+	// events are the pod's before the change (see target.events).
+	events map[string]int32
 }
 
 // previous is a container changed in place, with its image and resources before, and
@@ -57,7 +59,11 @@ func (a *applier) change(ctx context.Context, r *PodResult) (*change, error) {
 	if pod.UID != r.UID {
 		return nil, errors.New("the pod was recreated since it was planned")
 	}
-	c := &change{result: r, pod: pod}
+	events, err := a.podEvents(ctx, pod)
+	if err != nil {
+		return nil, err
+	}
+	c := &change{result: r, pod: pod, events: events}
 	var resize, update []op
 	for _, ch := range r.Changes {
 		if ch.Image == "" && ch.Resources == nil {
@@ -149,7 +155,7 @@ func patch(ctx context.Context, a *applier, pod *corev1.Pod, ops []op, subresour
 
 // target is what the pod must show once changed.
 func (c *change) target() target {
-	t := target{failFast: true, resized: c.resized}
+	t := target{failFast: true, resized: c.resized, events: c.events}
 	for _, p := range c.containers {
 		if p.Image != "" {
 			t.containers = append(t.containers, want{name: p.Container, init: p.Init, image: p.Image, notID: p.status.ContainerID})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,6 +23,9 @@ type target struct {
 	// cannot be pulled, a crash loop); a rollback waits through them instead, since the
 	// kubelet shows them until it acts on the spec put back.
 	failFast bool
+	// events are the pod's events before the change, by name, with their counts: a
+	// warning about a changed container that is new since is a sign too.
+	events map[string]int32
 }
 
 // want is a container that must run image, Ready, in another container than notID.
@@ -36,22 +40,58 @@ type want struct {
 // change of its spec (or not soon: a crash loop).
 var fatalReasons = []string{"ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName", "CrashLoopBackOff", "CreateContainerConfigError"}
 
-// await polls the pod until it shows t, or fails.
+// await polls the pod until it shows t, and still does one probe period later (see
+// settle), or fails.
 func (a *applier) await(ctx context.Context, namespace, name string, t target) error {
 	var last string
+	var since time.Time // when the pod first showed t, in the current run of reads that do
 	err := wait.PollUntilContextCancel(ctx, a.opts.Poll, true, func(ctx context.Context) (bool, error) {
 		pod, err := a.client.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, fmt.Errorf("reading the pod: %w", err)
 		}
 		var fatal error
-		last, fatal = t.check(pod)
-		return last == "", fatal
+		if last, fatal = t.check(pod); fatal == nil && last != "" && t.events != nil {
+			fatal = a.failedEvent(ctx, pod, t)
+		}
+		switch {
+		case fatal != nil || last != "":
+			since = time.Time{}
+			return false, fatal
+		case since.IsZero():
+			since = time.Now()
+		}
+		if settle := t.settle(pod); time.Since(since) < settle {
+			last = fmt.Sprintf("Ready, and to stay so for %s", settle)
+			return false, nil
+		}
+		return true, nil
 	})
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return fmt.Errorf("not done within %s: %s", a.opts.Timeout, last)
 	}
 	return err
+}
+
+// settle is how long a restarted container must stay Ready to count as Ready: the longest
+// period of its startup and readiness probes. Right after restarting a native sidecar,
+// the kubelet can report it Ready before those probes have run on the new container, and
+// then not Ready until they pass.
+func (t target) settle(pod *corev1.Pod) time.Duration {
+	var longest int32
+	for _, w := range t.containers {
+		for _, c := range slices.Concat(pod.Spec.InitContainers, pod.Spec.Containers) {
+			if c.Name != w.name {
+				continue
+			}
+			for _, p := range []*corev1.Probe{c.StartupProbe, c.ReadinessProbe} {
+				if p != nil {
+					longest = max(longest, p.PeriodSeconds)
+				}
+			}
+		}
+	}
+	return time.Duration(longest) * time.Second
 }
 
 // check says what the pod still lacks ("" for nothing), or why it never will.
@@ -71,8 +111,8 @@ func (t target) check(pod *corev1.Pod) (string, error) {
 		case !sameImage(s.Image, w.image):
 			return fmt.Sprintf("container %s runs %s, not yet %s (%s)", w.name, s.Image, w.image, stateOf(s)), nil
 		case s.ContainerID == w.notID || s.State.Running == nil:
-			return fmt.Sprintf("container %s has not restarted yet", w.name), nil
-		case !s.Ready:
+			return fmt.Sprintf("container %s has not restarted yet (%s)", w.name, stateOf(s)), nil
+		case s.Started != nil && !*s.Started || !s.Ready:
 			return fmt.Sprintf("container %s is not Ready", w.name), nil
 		}
 	}
