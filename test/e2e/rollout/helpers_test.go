@@ -204,26 +204,18 @@ type sampler struct {
 	mu       sync.Mutex
 	min, max int
 	n        int
-	t        *testing.T
 	cancel   context.CancelFunc
 	done     chan struct{}
 }
 
 func sample(t *testing.T, ns, selector string, count func([]corev1.Pod) int) *sampler {
 	ctx, cancel := context.WithCancel(t.Context())
-	s := &sampler{min: 1 << 30, cancel: cancel, done: make(chan struct{}), t: t}
+	s := &sampler{min: 1 << 30, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		for ctx.Err() == nil {
 			if list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector}); err == nil {
 				v := count(list.Items)
-				if v > 1 {
-					var states []string
-					for i := range list.Items {
-						states = append(states, describe(&list.Items[i]))
-					}
-					t.Logf("%s: %d counted:\n%s", time.Now().Format("15:04:05.000"), v, strings.Join(states, "\n"))
-				}
 				s.mu.Lock()
 				s.min, s.max, s.n = min(s.min, v), max(s.max, v), s.n+1
 				s.mu.Unlock()
