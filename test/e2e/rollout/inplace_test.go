@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -19,7 +20,10 @@ import (
 func TestProxyImageAndResourcesChangeInPlace(t *testing.T) {
 	serve(t, base)
 	ns := tandemtest.Namespace(t, client, nil)
-	createDeployment(t, ns, web("web", 4))
+	d := web("web", 4)
+	// The app calls through the proxy every 100 ms, to count what its restart costs.
+	d.Spec.Template.Spec.Containers[0].Args = []string{"-interval", "100ms"}
+	createDeployment(t, ns, d)
 	before := waitPods(t, ns, "app=web", 4, runsProxy(images.ProxyTag))
 
 	v2 := def{image: images.ProxyV2Tag, cpu: base.cpu, mark: base.mark}
@@ -51,6 +55,10 @@ func TestProxyImageAndResourcesChangeInPlace(t *testing.T) {
 	}
 	after := waitPods(t, ns, "app=web", 4, runsProxy(images.ProxyV2Tag))
 	checkSamePods(t, before, after, "app")
+	for _, p := range after {
+		failed, calls := callsThroughProxy(t, &p)
+		t.Logf("%s: %d of %d calls through the proxy failed (one every 100 ms)", p.Name, failed, calls)
+	}
 
 	if out, errOut, code := cli(t, "audit", "--config", configFile, "-n", ns); code != 0 {
 		t.Errorf("audit after the rollout: exit %d\n%s%s", code, out, errOut)
@@ -125,4 +133,22 @@ func TestBadImageStopsAtTheFirstPod(t *testing.T) {
 			t.Errorf("%s: the proxy's spec image is %s, want %s back", p.Name, c.Image, images.ProxyTag)
 		}
 	}
+}
+
+// callsThroughProxy counts the app's calls in its log, and those that failed.
+func callsThroughProxy(t *testing.T, p *corev1.Pod) (failed, calls int) {
+	t.Helper()
+	data, err := client.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: "app"}).DoRaw(t.Context())
+	if err != nil {
+		t.Fatalf("the app's log: %v", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "app: request ") {
+			calls++
+			if strings.Contains(line, ": error ") {
+				failed++
+			}
+		}
+	}
+	return failed, calls
 }
