@@ -64,7 +64,7 @@ func applyPlanTyped(pod *corev1.Pod, p *plan) error {
 	}
 	sidecars := []StatusSidecar{} // [] when none, as the engine writes
 	for _, in := range p.status {
-		sidecars = append(sidecars, in.StatusSidecar)
+		sidecars = append(sidecars, EntryOf(in.sidecar)) // its record, part by part
 	}
 	st, mErr := json.Marshal(Status{Sidecars: sidecars, Skipped: p.skipped}) // encoding/json, not the engine's writer
 	if mErr != nil {
