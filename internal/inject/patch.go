@@ -87,20 +87,23 @@ func patchSize(a *additions, status rendered) int {
 func (a *additions) size() int {
 	n := 0
 	for i := range a {
-		n += renderedSize(a[i].items)
+		n += renderedSize(a[i].items, config.Fields[i].Placement == config.InMetadata)
 		for _, list := range a[i].each {
-			n += renderedSize(list)
+			n += renderedSize(list, false)
 		}
 	}
 	return n
 }
 
-// renderedSize estimates what items take in a patch: their names (map keys, escaped in
-// paths) and JSON, and each its operation.
-func renderedSize(items []rendered) int {
+// renderedSize estimates what items take in a patch: their JSON, their keys when they are
+// a map's entries (the JSON is the value), and each its operation.
+func renderedSize(items []rendered, keyed bool) int {
 	n := 0
 	for _, r := range items {
-		n += len(r.name) + len(r.json) + 64
+		n += len(r.json) + 64
+		if keyed {
+			n += len(r.name)
+		}
 	}
 	return n
 }
