@@ -223,8 +223,8 @@ func (p *plan) render(sc *config.Sidecar, values map[string]string) error {
 	native := sc.Native == config.NativeAlways || (sc.Native == config.NativeAuto && p.native)
 	r := renderer{data: &d, buf: p.rendered}
 	defer func() { p.rendered = r.buf }()
-	// The pod's lists, its metadata, then its containers' lists: the order the templates
-	// run in, so that of several that fail, the same one is reported.
+	// The pod's lists, its metadata, then each container's lists: the order templates run
+	// in, which decides the failure reported when several fail.
 	for _, place := range [...]config.Placement{config.InPod, config.InMetadata} {
 		for i := range config.Fields {
 			if config.Fields[i].Placement == place {

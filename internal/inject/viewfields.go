@@ -7,7 +7,7 @@ import (
 )
 
 // The lists and maps of the pod that sidecars add to (config.Fields), as the view reads
-// them: the names of their items, which what the pod has is told by.
+// them: the names of their items, which a sidecar's parts are compared with.
 
 // count is how many items the pod has in the list of config.Fields[i].
 func (s *specView) count(i int) int {
