@@ -54,7 +54,7 @@ func (p *plan) patchMetadata(w *patchWriter, status rendered) {
 		for i := range config.Fields {
 			if f := &config.Fields[i]; f.Placement == config.InMetadata {
 				w.buf = append(appendString(append(w.buf, sep), f.Key), ':')
-				w.buf = appendObject(w.buf, p.metadataItems(i, status))
+				w.buf = appendObject(w.buf, p.adds[i].items, statusOf(i, &status))
 				sep = ','
 			}
 		}
@@ -63,18 +63,18 @@ func (p *plan) patchMetadata(w *patchWriter, status rendered) {
 	}
 	for i := range config.Fields {
 		if f := &config.Fields[i]; f.Placement == config.InMetadata {
-			w.at("/metadata").segment(f.Key).addKeys(len(p.pod.metadata(f)), p.metadataItems(i, status))
+			w.at("/metadata").segment(f.Key).addKeys(len(p.pod.metadata(f)), p.adds[i].items, statusOf(i, &status))
 		}
 	}
 }
 
-// metadataItems are the entries added to the metadata map of config.Fields[i]: for the
-// annotations, the status annotation after the sidecars' own.
-func (p *plan) metadataItems(i int, status rendered) []rendered {
+// statusOf is the status annotation for the annotations (config.Fields[i]), to be added
+// after the sidecars' own; nil for another map. Apart, so that no list is built for it.
+func statusOf(i int, status *rendered) *rendered {
 	if i == config.FieldAnnotations {
-		return append(p.adds[i].items, status)
+		return status
 	}
-	return p.adds[i].items
+	return nil
 }
 
 // patchSize estimates the length of the patch of a and the status annotation, so that its
@@ -215,24 +215,33 @@ func (w *patchWriter) whole(items []rendered) {
 	w.buf = append(w.buf, "]}"...)
 }
 
-// addKeys adds entries to the map at the path, which holds existing entries.
-func (w *patchWriter) addKeys(existing int, kvs []rendered) {
-	if len(kvs) == 0 {
+// addKeys adds entries to the map at the path, which holds existing entries: kvs, then
+// last unless nil.
+func (w *patchWriter) addKeys(existing int, kvs []rendered, last *rendered) {
+	if len(kvs) == 0 && last == nil {
 		return
 	}
 	if existing == 0 {
 		w.begin()
-		w.buf = appendObject(w.buf, kvs)
+		w.buf = appendObject(w.buf, kvs, last)
 		w.buf = append(w.buf, '}')
 		return
 	}
-	n := len(w.path)
 	for _, kv := range kvs {
-		w.key(kv.name).begin()
-		w.path = w.path[:n]
-		w.buf = append(w.buf, kv.json...)
-		w.buf = append(w.buf, '}')
+		w.addKey(kv)
 	}
+	if last != nil {
+		w.addKey(*last)
+	}
+}
+
+// addKey adds one entry to the map at the path.
+func (w *patchWriter) addKey(kv rendered) {
+	n := len(w.path)
+	w.key(kv.name).begin()
+	w.path = w.path[:n]
+	w.buf = append(w.buf, kv.json...)
+	w.buf = append(w.buf, '}')
 }
 
 // appendTo writes the part; a native sidecar gets restartPolicy Always as its first
@@ -245,17 +254,28 @@ func (r rendered) appendTo(dst []byte) []byte {
 	return append(dst, r.json...)
 }
 
-func appendObject(dst []byte, kvs []rendered) []byte {
+// appendObject writes kvs, then last unless nil, as a JSON object.
+func appendObject(dst []byte, kvs []rendered, last *rendered) []byte {
 	dst = append(dst, '{')
 	for i, kv := range kvs {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, kv.name)
-		dst = append(dst, ':')
-		dst = append(dst, kv.json...)
+		dst = appendEntry(dst, kv)
+	}
+	if last != nil {
+		if len(kvs) > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendEntry(dst, *last)
 	}
 	return append(dst, '}')
+}
+
+func appendEntry(dst []byte, kv rendered) []byte {
+	dst = appendString(dst, kv.name)
+	dst = append(dst, ':')
+	return append(dst, kv.json...)
 }
 
 func appendString(dst []byte, s string) []byte {
