@@ -133,7 +133,7 @@ func TestExampleConfigLoads(t *testing.T) {
 		t.Fatalf("sidecars %s, want seed,proxy,logs", got)
 	}
 	proxy := cfg.Sidecar("proxy")
-	if proxy.Native != NativeAuto || proxy.FailurePolicy != FailurePolicyFail || len(proxy.Containers) != 1 || len(proxy.InitContainers) != 1 {
+	if proxy.Native != NativeAuto || proxy.FailurePolicy != FailurePolicyFail || len(proxy.Parts[FieldContainers]) != 1 || len(proxy.Parts[FieldInitContainers]) != 1 {
 		t.Fatalf("proxy prepared as %+v", proxy)
 	}
 	if logs := cfg.Sidecar("logs"); logs.FailurePolicy != FailurePolicyIgnore || logs.Native != NativeNever {

@@ -53,26 +53,14 @@ func (sc *Sidecar) record() {
 	add := func(kind, name string, source any) {
 		sc.Record = append(sc.Record, RecordPart{Key: RecordKey(kind, name), Hash: partHash(source, sc.Values)})
 	}
-	for _, c := range sc.Containers {
-		rest, _ := c.Source.(map[string]any)
-		rest = maps.Clone(rest)
-		image, resources := rest["image"], rest["resources"]
-		delete(rest, "image")
-		delete(rest, "resources")
-		add(RecordContainer, c.Name, rest)
-		add(RecordImage, c.Name, image)
-		add(RecordResources, c.Name, resources)
-	}
-	for kind, parts := range map[string][]Part{
-		RecordInitContainer: sc.InitContainers, RecordVolume: sc.Volumes, RecordEnv: sc.Env,
-		RecordVolumeMount: sc.VolumeMounts, RecordLabel: sc.Labels, RecordAnnotation: sc.Annotations,
-	} {
-		for _, p := range parts {
-			add(kind, p.Name, p.Source)
+	for i, f := range Fields {
+		for _, p := range sc.Parts[i] {
+			if f.record != nil {
+				f.record(p, add)
+			} else {
+				add(f.Record, p.Name, p.Source)
+			}
 		}
-	}
-	for _, s := range sc.ImagePullSecrets {
-		add(RecordImagePullSecret, s, s)
 	}
 	slices.SortFunc(sc.Record, func(a, b RecordPart) int { return strings.Compare(a.Key, b.Key) })
 	h := sha256.New()

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tandem-io/tandem/internal/tmpl"
@@ -51,7 +50,7 @@ func (l *loader) sidecar(path string, raw json.RawMessage) (*Sidecar, string) {
 	if len(l.errs) > before {
 		return nil, name
 	}
-	return l.compile(path, &spec, generic), name
+	return l.compile(path, &spec, generic, rendered.(map[string]any)), name
 }
 
 // renderSample returns v with every template string executed with d, reporting templates
@@ -128,7 +127,7 @@ func stringMap(v any) map[string]string {
 // Validation has checked what compile relies on; anything it still finds wrong is
 // reported like any other problem (nil comes back), never a panic: a reload runs in a
 // goroutine that nothing recovers, and must keep the last good config serving.
-func (l *loader) compile(path string, spec *SidecarSpec, generic map[string]any) *Sidecar {
+func (l *loader) compile(path string, spec *SidecarSpec, generic, rendered map[string]any) *Sidecar {
 	before := len(l.errs)
 	sc := &Sidecar{
 		Name:          spec.Name,
@@ -164,38 +163,15 @@ func (l *loader) compile(path string, spec *SidecarSpec, generic map[string]any)
 		}
 		sc.Overridable[knob] = re
 	}
-	parts := func(field string, names []string) []Part {
-		raw, _ := generic[field].([]any)
-		out := make([]Part, 0, len(names))
-		for i, name := range names {
-			f := fmt.Sprintf("%s[%d]", field, i)
-			if i >= len(raw) {
-				l.add(path, spec.Name, f, "not found in the file as written")
-				continue
-			}
-			if p, ok := l.part(path, spec.Name, f, name, raw[i]); ok {
-				out = append(out, p)
-			}
-		}
-		return out
-	}
-	containerName := func(c corev1.Container) string { return c.Name }
-	sc.Containers = parts("containers", namesOf(spec.Containers, containerName))
-	sc.InitContainers = parts("initContainers", namesOf(spec.InitContainers, containerName))
-	sc.Volumes = parts("volumes", namesOf(spec.Volumes, func(v corev1.Volume) string { return v.Name }))
-	sc.Env = parts("env", namesOf(spec.Env, func(e corev1.EnvVar) string { return e.Name }))
-	sc.VolumeMounts = parts("volumeMounts", namesOf(spec.VolumeMounts, func(m corev1.VolumeMount) string { return m.MountPath }))
-	sc.Labels = l.keyedParts(path, spec.Name, "labels", generic["labels"])
-	sc.Annotations = l.keyedParts(path, spec.Name, "annotations", generic["annotations"])
-	for _, s := range spec.ImagePullSecrets {
-		sc.ImagePullSecrets = append(sc.ImagePullSecrets, s.Name)
+	for i := range Fields {
+		sc.Parts[i] = l.fieldParts(path, spec.Name, &Fields[i], generic[Fields[i].Key], rendered[Fields[i].Key])
 	}
 	if len(l.errs) > before {
 		return nil
 	}
 	for i, c := range spec.Containers {
 		for _, port := range c.Ports {
-			sc.Containers[i].Ports = append(sc.Containers[i].Ports, Port{Number: port.ContainerPort, Protocol: protocolOrTCP(port.Protocol)})
+			sc.Parts[FieldContainers][i].Ports = append(sc.Parts[FieldContainers][i].Ports, Port{Number: port.ContainerPort, Protocol: protocolOrTCP(port.Protocol)})
 		}
 	}
 	canonical, _ := json.Marshal(generic) // map keys sorted: the same definition, the same hash
@@ -218,25 +194,43 @@ func (l *loader) part(path, sidecar, field, name string, v any) (Part, bool) {
 	return Part{}, false
 }
 
-// keyedParts prepares a labels or annotations map, sorted by key so output is stable.
-func (l *loader) keyedParts(path, sidecar, field string, v any) []Part {
-	m := stringMap(v)
-	parts := make([]Part, 0, len(m))
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		if p, ok := l.part(path, sidecar, field+"["+k+"]", k, m[k]); ok {
+// fieldParts compiles the parts of one field: v as the file wrote it, sample as it was
+// rendered at load (what the typed sidecar was decoded from). Names come from sample:
+// validation made them static, but for NameOnly items, whose names are rendered once.
+func (l *loader) fieldParts(path, sidecar string, f *Field, v, sample any) []Part {
+	if f.Placement == InMetadata {
+		m := stringMap(v)
+		parts := make([]Part, 0, len(m))
+		for _, k := range slices.Sorted(maps.Keys(m)) { // sorted, so that output is stable
+			if p, ok := l.part(path, sidecar, f.Key+"["+k+"]", k, m[k]); ok {
+				parts = append(parts, p)
+			}
+		}
+		return parts
+	}
+	raw, _ := v.([]any)
+	items, _ := sample.([]any)
+	parts := make([]Part, 0, len(items))
+	for i, item := range items {
+		field := fmt.Sprintf("%s[%d]", f.Key, i)
+		m, _ := item.(map[string]any)
+		name, ok := m[f.NameKey].(string)
+		if !ok || i >= len(raw) {
+			l.add(path, sidecar, field, "not found in the file as written")
+			continue
+		}
+		source := raw[i]
+		if f.NameOnly {
+			source = map[string]any{f.NameKey: name}
+		}
+		if p, ok := l.part(path, sidecar, field, name, source); ok {
+			if f.NameOnly {
+				p.Source = name
+			}
 			parts = append(parts, p)
 		}
 	}
 	return parts
-}
-
-// namesOf lists what clashes are checked on for each item of a list.
-func namesOf[T any](items []T, name func(T) string) []string {
-	names := make([]string, len(items))
-	for i, item := range items {
-		names[i] = name(item)
-	}
-	return names
 }
 
 // anchor makes an override pattern match the whole value, as users expect of "[0-9]+m".

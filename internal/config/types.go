@@ -22,6 +22,7 @@ type File struct {
 }
 
 // SidecarSpec is one sidecar as written in the file. Every field but Name is optional.
+// Each field that puts something into a pod has its entry in Fields.
 type SidecarSpec struct {
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
@@ -117,14 +118,9 @@ type Sidecar struct {
 	Values      map[string]string
 	Overridable map[string]*regexp.Regexp
 
-	Containers       []Part
-	InitContainers   []Part
-	Volumes          []Part
-	Env              []Part // Name is the variable's name
-	VolumeMounts     []Part // Name is the mount path
-	Labels           []Part // Name is the key; JSON the value
-	Annotations      []Part // Name is the key; JSON the value
-	ImagePullSecrets []string
+	// Parts are what the sidecar adds to a pod, field by field (Fields): each part named
+	// by its field's NameKey (a container's name, a mount's path) or, in a map, its key.
+	Parts FieldParts
 
 	// DeclaresPorts is true when a container or init container of the sidecar declares a
 	// port (ports cannot be templates, so this is known at load).

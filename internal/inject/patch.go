@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/tandem-io/tandem/internal/config"
 )
 
 // patch writes the plan as an RFC 6902 JSON Patch against the raw pod. It is the one
@@ -15,71 +17,93 @@ import (
 // only the buffer it was written in.
 func (p *plan) writePatch() []byte {
 	a := &p.adds
+	status := rendered{name: StatusKey, json: p.statusValue()}
 	var path [256]byte
-	w := patchWriter{buf: slices.Grow(p.patch[:0], a.size()+p.statusSize()+512), path: path[:0]}
+	w := patchWriter{buf: slices.Grow(p.patch[:0], patchSize(a, status)), path: path[:0]}
 	defer func() { p.patch = w.buf }()
 	w.buf = append(w.buf, '[')
-	p.patchMetadata(&w)
+	p.patchMetadata(&w, status)
 	spec := p.pod.Spec
-	w.at("/spec/initContainers").insertFront(len(spec.InitContainers), a.initContainers)
-	w.at("/spec/containers").appendAll(len(spec.Containers), a.containers)
-	w.at("/spec/volumes").appendAll(len(spec.Volumes), a.volumes)
-	secrets := make([]rendered, len(a.pullSecrets))
-	for i, s := range a.pullSecrets {
-		secrets[i].json = append(appendString([]byte(`{"name":`), s), '}')
-	}
-	w.at("/spec/imagePullSecrets").appendAll(len(spec.ImagePullSecrets), secrets)
-	for i, c := range spec.Containers {
-		if len(a.env[i]) == 0 && len(a.mounts[i]) == 0 {
+	for i := range config.Fields {
+		f := &config.Fields[i]
+		if f.Placement != config.InPod {
 			continue
 		}
-		w.at("/spec/containers").index(i).segment("env").appendAll(len(c.Env), a.env[i])
-		w.at("/spec/containers").index(i).segment("volumeMounts").appendAll(len(c.VolumeMounts), a.mounts[i])
+		if w.at("/spec").segment(f.Key); f.Front {
+			w.insertFront(spec.count(i), a[i].items)
+		} else {
+			w.appendAll(spec.count(i), a[i].items)
+		}
+	}
+	for c := range spec.Containers {
+		for i := range config.Fields {
+			if f := &config.Fields[i]; f.Placement == config.InEachContainer && len(a[i].each[c]) > 0 {
+				w.at("/spec/containers").index(c).segment(f.Key).appendAll(len(spec.Containers[c].Names[i]), a[i].each[c])
+			}
+		}
 	}
 	w.buf = append(w.buf, ']')
 	return bytes.Clone(w.buf)
 }
 
-// patchMetadata adds labels and annotations, the status annotation last.
-func (p *plan) patchMetadata(w *patchWriter) {
-	annotations := append(p.adds.annotations, keyValue{StatusKey, p.statusValue()})
+// patchMetadata adds the metadata's maps, the status annotation last of the annotations.
+func (p *plan) patchMetadata(w *patchWriter, status rendered) {
 	if p.pod.Metadata == nil {
 		w.at("/metadata").begin()
-		w.buf = append(w.buf, `{"labels":`...)
-		w.buf = appendObject(w.buf, p.adds.labels)
-		w.buf = append(w.buf, `,"annotations":`...)
-		w.buf = appendObject(w.buf, annotations)
+		sep := byte('{')
+		for i := range config.Fields {
+			if f := &config.Fields[i]; f.Placement == config.InMetadata {
+				w.buf = append(appendString(append(w.buf, sep), f.Key), ':')
+				w.buf = appendObject(w.buf, p.adds[i].items, statusOf(i, &status))
+				sep = ','
+			}
+		}
 		w.buf = append(w.buf, "}}"...)
 		return
 	}
-	w.at("/metadata/labels").addKeys(len(p.pod.Metadata.Labels), p.adds.labels)
-	w.at("/metadata/annotations").addKeys(len(p.pod.Metadata.Annotations), annotations)
+	for i := range config.Fields {
+		if f := &config.Fields[i]; f.Placement == config.InMetadata {
+			w.at("/metadata").segment(f.Key).addKeys(len(p.pod.metadata(f)), p.adds[i].items, statusOf(i, &status))
+		}
+	}
 }
 
-// size estimates the patch's length, so its buffer is allocated once.
+// statusOf is the status annotation for the annotations (config.Fields[i]), to be added
+// after the sidecars' own; nil for another map. Apart, so that no list is built for it.
+func statusOf(i int, status *rendered) *rendered {
+	if i == config.FieldAnnotations {
+		return status
+	}
+	return nil
+}
+
+// patchSize estimates the length of the patch of a and the status annotation, so that its
+// buffer is allocated once.
+func patchSize(a *additions, status rendered) int {
+	return a.size() + len(status.name) + len(status.json) + 64 + 512
+}
+
+// size estimates what the additions take in a patch.
 func (a *additions) size() int {
 	n := 0
-	for _, list := range [][]rendered{a.initContainers, a.containers, a.volumes} {
-		for _, r := range list {
-			n += len(r.json) + 64
+	for i := range a {
+		n += renderedSize(a[i].items, config.Fields[i].Placement == config.InMetadata)
+		for _, list := range a[i].each {
+			n += renderedSize(list, false)
 		}
 	}
-	for i := range a.env {
-		for _, r := range a.env[i] {
-			n += len(r.json) + 64
+	return n
+}
+
+// renderedSize estimates what items take in a patch: their JSON, their keys when they are
+// a map's entries (the JSON is the value), and each its operation.
+func renderedSize(items []rendered, keyed bool) int {
+	n := 0
+	for _, r := range items {
+		n += len(r.json) + 64
+		if keyed {
+			n += len(r.name)
 		}
-		for _, r := range a.mounts[i] {
-			n += len(r.json) + 64
-		}
-	}
-	for _, kv := range a.labels {
-		n += len(kv.key) + len(kv.value) + 64
-	}
-	for _, kv := range a.annotations {
-		n += len(kv.key) + len(kv.value) + 64
-	}
-	for _, s := range a.pullSecrets {
-		n += len(s) + 64
 	}
 	return n
 }
@@ -191,24 +215,33 @@ func (w *patchWriter) whole(items []rendered) {
 	w.buf = append(w.buf, "]}"...)
 }
 
-// addKeys adds entries to the map at the path, which holds existing entries.
-func (w *patchWriter) addKeys(existing int, kvs []keyValue) {
-	if len(kvs) == 0 {
+// addKeys adds entries to the map at the path, which holds existing entries: kvs, then
+// last unless nil.
+func (w *patchWriter) addKeys(existing int, kvs []rendered, last *rendered) {
+	if len(kvs) == 0 && last == nil {
 		return
 	}
 	if existing == 0 {
 		w.begin()
-		w.buf = appendObject(w.buf, kvs)
+		w.buf = appendObject(w.buf, kvs, last)
 		w.buf = append(w.buf, '}')
 		return
 	}
-	n := len(w.path)
 	for _, kv := range kvs {
-		w.key(kv.key).begin()
-		w.path = w.path[:n]
-		w.buf = append(w.buf, kv.value...)
-		w.buf = append(w.buf, '}')
+		w.addKey(kv)
 	}
+	if last != nil {
+		w.addKey(*last)
+	}
+}
+
+// addKey adds one entry to the map at the path.
+func (w *patchWriter) addKey(kv rendered) {
+	n := len(w.path)
+	w.key(kv.name).begin()
+	w.path = w.path[:n]
+	w.buf = append(w.buf, kv.json...)
+	w.buf = append(w.buf, '}')
 }
 
 // appendTo writes the part; a native sidecar gets restartPolicy Always as its first
@@ -221,17 +254,28 @@ func (r rendered) appendTo(dst []byte) []byte {
 	return append(dst, r.json...)
 }
 
-func appendObject(dst []byte, kvs []keyValue) []byte {
+// appendObject writes kvs, then last unless nil, as a JSON object.
+func appendObject(dst []byte, kvs []rendered, last *rendered) []byte {
 	dst = append(dst, '{')
 	for i, kv := range kvs {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, kv.key)
-		dst = append(dst, ':')
-		dst = append(dst, kv.value...)
+		dst = appendEntry(dst, kv)
+	}
+	if last != nil {
+		if len(kvs) > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendEntry(dst, *last)
 	}
 	return append(dst, '}')
+}
+
+func appendEntry(dst []byte, kv rendered) []byte {
+	dst = appendString(dst, kv.name)
+	dst = append(dst, ':')
+	return append(dst, kv.json...)
 }
 
 func appendString(dst []byte, s string) []byte {

@@ -70,7 +70,78 @@ func TestPatchSizeEstimateCoversWhatIsWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.release()
-	if estimate := p.adds.size() + p.statusSize() + 512; len(res.Patch) > estimate {
+	if estimate := patchSize(&p.adds, rendered{name: StatusKey, json: p.statusValue()}); len(res.Patch) > estimate {
 		t.Errorf("the patch is %d bytes, more than the %d estimated for its buffer", len(res.Patch), estimate)
+	}
+}
+
+// everyField is a sidecar that sets every field of config.Fields, many times over and
+// with long names, keys and values: the estimate's allowance per item does not cover
+// them by itself.
+func everyField(t *testing.T) *config.Config {
+	t.Helper()
+	long := strings.Repeat("x", 60)
+	var many strings.Builder
+	field := func(key, format string) {
+		fmt.Fprintf(&many, "    %s:\n", key)
+		for i := range 20 {
+			fmt.Fprintf(&many, "      "+format+"\n", i)
+		}
+	}
+	field("initContainers", "- {name: init-%d, image: busybox, args: ["+long+"]}")
+	field("containers", "- {name: proxy-%d, image: envoy}")
+	field("volumes", "- {name: v-%d, emptyDir: {}}")
+	field("imagePullSecrets", "- {name: "+long+long+long+".%d}")
+	field("env", "- {name: "+strings.ToUpper(long)+"_%d, value: '{{ .Pod.Name }}'}")
+	field("volumeMounts", "- {name: v-0, mountPath: /"+long+"/%d}")
+	field("labels", long[:50]+".example.com/"+long[:50]+"-%d: "+long)
+	field("annotations", long[:50]+".example.com/"+long[:50]+"-%d: "+long+long)
+	cfg, err := config.Parse([]byte("sidecars:\n  - name: all\n"+many.String()), "every.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// Every field of the table reaches the patch at its place, and the buffer estimate
+// covers the patch: for a pod with none of the lists (each added whole) and for one with
+// all of them (each item its own operation), native or not.
+func TestEveryFieldIsPatchedWithinTheEstimate(t *testing.T) {
+	cfg := everyField(t)
+	pods := map[string]string{
+		"a pod without the lists": `{"metadata":{"name":"p","annotations":{"tandem.io/inject":"all"}},"spec":{"containers":[{"name":"a"},{"name":"b"}]}}`,
+		"a pod with every list": `{"metadata":{"name":"p","labels":{"x":"y"},"annotations":{"tandem.io/inject":"all"}},"spec":{` +
+			`"initContainers":[{"name":"i"}],"volumes":[{"name":"v"}],"imagePullSecrets":[{"name":"s"}],` +
+			`"containers":[{"name":"a","env":[{"name":"E"}],"volumeMounts":[{"name":"v","mountPath":"/v"}]},{"name":"b","env":[{"name":"E"}],"volumeMounts":[{"name":"v","mountPath":"/v"}]}]}}`,
+	}
+	for name, pod := range pods {
+		for _, native := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, native %v", name, native), func(t *testing.T) {
+				res, p, err := inject([]byte(pod), Namespace{Name: "default"}, cfg, Options{NativeSidecars: native})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer p.release()
+				if err := checkPatch([]byte(pod), res.Patch, p); err != nil {
+					t.Fatal(err)
+				}
+				if estimate := patchSize(&p.adds, rendered{name: StatusKey, json: p.statusValue()}); len(res.Patch) > estimate {
+					t.Errorf("the patch is %d bytes, more than the %d estimated for its buffer", len(res.Patch), estimate)
+				}
+				for _, f := range config.Fields {
+					path := map[config.Placement]string{
+						config.InPod:           `"path":"/spec/` + f.Key,
+						config.InEachContainer: `"path":"/spec/containers/1/` + f.Key,
+						config.InMetadata:      `"path":"/metadata/` + f.Key,
+					}[f.Placement]
+					if f.Native && native {
+						path = `"path":"/spec/initContainers`
+					}
+					if !strings.Contains(string(res.Patch), path) {
+						t.Errorf("%s: nothing at %s in the patch %s", f.Key, path, res.Patch)
+					}
+				}
+			})
+		}
 	}
 }

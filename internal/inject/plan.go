@@ -35,45 +35,49 @@ type plan struct {
 // what an admission would otherwise allocate.
 var plans = sync.Pool{New: func() any { return new(plan) }}
 
-// additions are rendered JSON values, in the order they will be patched in.
-type additions struct {
-	labels, annotations []keyValue
-	initContainers      []rendered // inserted before the pod's own init containers
-	containers          []rendered
-	volumes             []rendered
-	pullSecrets         []string
-	env, mounts         [][]rendered // per pod container
-	envNames            [][]string   // per pod container: names added by sidecars
-	mountPaths          [][]string   // per pod container: paths added by sidecars
+// additions are what the sidecars add to the pod, rendered, field by field at the
+// field's position in config.Fields, each in the order it will be patched in.
+type additions [len(config.Fields)]addition
+
+// addition is what the sidecars add for one field: the items of one of the pod's lists or
+// the entries of one of its maps (items), or, for a field of every container, the items
+// of each of the pod's containers (each).
+type addition struct {
+	items []rendered
+	each  [][]rendered
 }
 
-// rendered is one part's JSON; native marks a container that becomes a native sidecar.
+// rendered is one part's JSON and its name: what it is compared with the pod's on (a
+// name, a mount path, a key). native marks a container that becomes a native sidecar.
 type rendered struct {
+	name   string
 	json   []byte
 	native bool
 }
 
-type keyValue struct {
-	key   string
-	value []byte
+// emptied returns the additions with nothing in them, for a pod of n containers, keeping
+// the memory of a's lists.
+func (a *additions) emptied(n int) additions {
+	var out additions
+	for i := range a {
+		each := 0
+		if config.Fields[i].Placement == config.InEachContainer {
+			each = n
+		}
+		out[i] = addition{items: a[i].items[:0], each: emptied(a[i].each, each)}
+	}
+	return out
 }
 
 // newPlan returns an empty plan for pod, from the pool: release it when done.
 func newPlan(pod *podView, ns Namespace, opts Options) *plan {
 	p := plans.Get().(*plan)
-	a, n := &p.adds, len(pod.Spec.Containers)
 	// Reset whole, keeping only the memory of the slices: nothing of the last pod stays.
 	*p = plan{
 		pod: pod, native: opts.NativeSidecars,
 		data:   tmpl.Data{Namespace: tmpl.Namespace{Name: ns.Name, Labels: ns.Labels}},
 		status: p.status[:0], skipped: p.skipped[:0], rendered: p.rendered[:0], patch: p.patch[:0],
-		adds: additions{
-			labels: a.labels[:0], annotations: a.annotations[:0],
-			initContainers: a.initContainers[:0], containers: a.containers[:0], volumes: a.volumes[:0],
-			pullSecrets: a.pullSecrets[:0],
-			env:         emptied(a.env, n), mounts: emptied(a.mounts, n),
-			envNames: emptied(a.envNames, n), mountPaths: emptied(a.mountPaths, n),
-		},
+		adds: p.adds.emptied(len(pod.Spec.Containers)),
 	}
 	if m := pod.Metadata; m != nil {
 		p.data.Pod = tmpl.Pod{Name: m.Name, GenerateName: m.GenerateName, Namespace: m.Namespace, Labels: m.Labels, Annotations: m.Annotations}
@@ -136,7 +140,7 @@ func (p *plan) clashes(sc *config.Sidecar) (Reason, []string) {
 		}
 		problems = append(problems, problem)
 	}
-	for _, list := range [][]config.Part{sc.InitContainers, sc.Containers} {
+	for _, list := range [][]config.Part{sc.Parts[config.FieldInitContainers], sc.Parts[config.FieldContainers]} {
 		for _, c := range list {
 			if owner := p.containerOwner(c.Name); owner != "" {
 				clash(ReasonNameClash, ContainerNameTaken(c.Name, owner))
@@ -148,7 +152,7 @@ func (p *plan) clashes(sc *config.Sidecar) (Reason, []string) {
 			}
 		}
 	}
-	for _, v := range sc.Volumes {
+	for _, v := range sc.Parts[config.FieldVolumes] {
 		if owner := p.volumeOwner(v.Name); owner != "" {
 			clash(ReasonNameClash, VolumeNameTaken(v.Name, owner))
 		}
@@ -166,15 +170,15 @@ func (p *plan) containerOwner(name string) string {
 		}
 	}
 	return p.sidecarOwning(func(sc *config.Sidecar) bool {
-		return slices.ContainsFunc(sc.Containers, named(name)) || slices.ContainsFunc(sc.InitContainers, named(name))
+		return slices.ContainsFunc(sc.Parts[config.FieldContainers], named(name)) || slices.ContainsFunc(sc.Parts[config.FieldInitContainers], named(name))
 	})
 }
 
 func (p *plan) volumeOwner(name string) string {
-	if slices.Contains(p.pod.Spec.Volumes, name) {
+	if slices.Contains(p.pod.Spec.Names[config.FieldVolumes], name) {
 		return OwnerPod
 	}
-	return p.sidecarOwning(func(sc *config.Sidecar) bool { return slices.ContainsFunc(sc.Volumes, named(name)) })
+	return p.sidecarOwning(func(sc *config.Sidecar) bool { return slices.ContainsFunc(sc.Parts[config.FieldVolumes], named(name)) })
 }
 
 func (p *plan) portOwner(port config.Port) string {
@@ -189,7 +193,7 @@ func (p *plan) portOwner(port config.Port) string {
 		}
 	}
 	return p.sidecarOwning(func(sc *config.Sidecar) bool {
-		return slices.ContainsFunc(sc.Containers, func(c config.Part) bool { return slices.Contains(c.Ports, port) })
+		return slices.ContainsFunc(sc.Parts[config.FieldContainers], func(c config.Part) bool { return slices.Contains(c.Ports, port) })
 	})
 }
 
@@ -219,29 +223,22 @@ func (p *plan) render(sc *config.Sidecar, values map[string]string) error {
 	native := sc.Native == config.NativeAlways || (sc.Native == config.NativeAuto && p.native)
 	r := renderer{data: &d, buf: p.rendered}
 	defer func() { p.rendered = r.buf }()
-	a := &p.adds
-	for _, c := range sc.InitContainers {
-		a.initContainers = append(a.initContainers, rendered{json: r.part(c)})
-	}
-	for _, c := range sc.Containers {
-		if native {
-			a.initContainers = append(a.initContainers, rendered{json: r.part(c), native: true})
-		} else {
-			a.containers = append(a.containers, rendered{json: r.part(c)})
+	// The pod's lists, its metadata, then each container's lists: the order templates run
+	// in, which decides the failure reported when several fail.
+	for _, place := range [...]config.Placement{config.InPod, config.InMetadata} {
+		for i := range config.Fields {
+			if config.Fields[i].Placement == place {
+				p.addItems(i, sc.Parts[i], native, &r)
+			}
 		}
 	}
-	for _, v := range sc.Volumes {
-		a.volumes = append(a.volumes, rendered{json: r.part(v)})
-	}
-	a.labels = p.addKeys(a.labels, sc.Labels, p.pod.labels(), &r)
-	a.annotations = p.addKeys(a.annotations, sc.Annotations, p.pod.annotations(), &r)
-	for i, c := range p.pod.Spec.Containers {
-		a.env[i], a.envNames[i] = addMissing(a.env[i], a.envNames[i], sc.Env, c.Env, &r)
-		a.mounts[i], a.mountPaths[i] = addMissing(a.mounts[i], a.mountPaths[i], sc.VolumeMounts, c.VolumeMounts, &r)
-	}
-	for _, s := range sc.ImagePullSecrets {
-		if !slices.Contains(p.pod.Spec.ImagePullSecrets, s) && !slices.Contains(a.pullSecrets, s) {
-			a.pullSecrets = append(a.pullSecrets, s)
+	spec := p.pod.Spec
+	for c := range spec.Containers {
+		for i := range config.Fields {
+			if config.Fields[i].Placement == config.InEachContainer {
+				each := p.adds[i].each
+				each[c] = addMissing(each[c], sc.Parts[i], spec.Containers[c].Names[i], &r)
+			}
 		}
 	}
 	if r.err != nil {
@@ -251,28 +248,37 @@ func (p *plan) render(sc *config.Sidecar, values map[string]string) error {
 	return nil
 }
 
-// addKeys adds the labels or annotations that neither the pod nor an earlier sidecar set.
-func (p *plan) addKeys(dst []keyValue, parts []config.Part, pod map[string]string, r *renderer) []keyValue {
+// addItems adds the parts of the field at i of config.Fields to the pod's list or map.
+// Where the field does not clash, what neither the pod nor an earlier sidecar has is
+// added: the first one's wins. A native sidecar's containers go with the init containers.
+func (p *plan) addItems(i int, parts []config.Part, native bool, r *renderer) {
+	f := &config.Fields[i]
+	dst, native := i, native && f.Native
+	if native {
+		dst = config.FieldInitContainers
+	}
 	for _, part := range parts {
-		if _, taken := pod[part.Name]; taken || slices.ContainsFunc(dst, func(kv keyValue) bool { return kv.key == part.Name }) {
+		if !f.Clashes && (p.pod.has(f, i, part.Name) || slices.ContainsFunc(p.adds[i].items, renderedNamed(part.Name))) {
 			continue
 		}
-		dst = append(dst, keyValue{part.Name, r.part(part)})
+		p.adds[dst].items = append(p.adds[dst].items, rendered{name: part.Name, json: r.part(part), native: native})
+	}
+}
+
+// addMissing adds the env vars (or mounts) a pod container has neither set itself (have)
+// nor received from an earlier sidecar. A container may have a thousand env vars and a
+// sidecar a few: scanning is cheaper than building a set.
+func addMissing(dst []rendered, parts []config.Part, have []string, r *renderer) []rendered {
+	for _, part := range parts {
+		if !slices.Contains(have, part.Name) && !slices.ContainsFunc(dst, renderedNamed(part.Name)) {
+			dst = append(dst, rendered{name: part.Name, json: r.part(part)})
+		}
 	}
 	return dst
 }
 
-// addMissing adds the env vars (or mounts) a pod container has neither set itself (have)
-// nor received from an earlier sidecar (added). A container may have a thousand env vars
-// and a sidecar a few: scanning is cheaper than building a set.
-func addMissing(dst []rendered, added []string, parts []config.Part, have []string, r *renderer) ([]rendered, []string) {
-	for _, part := range parts {
-		if !slices.Contains(have, part.Name) && !slices.Contains(added, part.Name) {
-			dst = append(dst, rendered{json: r.part(part)})
-			added = append(added, part.Name)
-		}
-	}
-	return dst, added
+func renderedNamed(name string) func(rendered) bool {
+	return func(r rendered) bool { return r.name == name }
 }
 
 // renderer renders parts into one growing buffer, handing out a slice of it for each,
@@ -303,8 +309,9 @@ func (r *renderer) part(p config.Part) []byte {
 // snapshot records the lengths of the additions so a failed render can be undone.
 func (a *additions) snapshot() additions {
 	s := *a
-	s.env, s.mounts = slices.Clone(a.env), slices.Clone(a.mounts)
-	s.envNames, s.mountPaths = slices.Clone(a.envNames), slices.Clone(a.mountPaths)
+	for i := range s {
+		s[i].each = slices.Clone(s[i].each)
+	}
 	return s
 }
 

@@ -3,10 +3,15 @@ package inject
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/utils/ptr"
 	kjson "sigs.k8s.io/json"
+
+	"github.com/tandem-io/tandem/internal/config"
 )
 
 // checkPatch proves a patch right independently of the patch builder: it applies the plan
@@ -38,75 +43,82 @@ func checkPatch(raw, patch []byte, p *plan) error {
 	return nil
 }
 
+// applyPlanTyped applies the additions to the typed pod, field by field: each field's
+// items decoded into the pod's Go field of the same JSON name.
 func applyPlanTyped(pod *corev1.Pod, p *plan) error {
 	a := &p.adds
-	var err error
-	decode := func(js []byte, v any) {
-		if err == nil {
-			err = json.Unmarshal(js, v)
+	original := len(pod.Spec.Containers)
+	for i := range config.Fields {
+		f := &config.Fields[i]
+		var err error
+		switch f.Placement {
+		case config.InMetadata:
+			err = addTypedEntries(jsonField(reflect.ValueOf(&pod.ObjectMeta).Elem(), f.Key), a[i].items)
+		case config.InPod:
+			err = addTypedItems(jsonField(reflect.ValueOf(&pod.Spec).Elem(), f.Key), a[i].items, f.Front)
+		case config.InEachContainer:
+			for c := range original {
+				if err == nil {
+					err = addTypedItems(jsonField(reflect.ValueOf(&pod.Spec.Containers[c]).Elem(), f.Key), a[i].each[c], false)
+				}
+			}
 		}
-	}
-	for _, kv := range a.labels {
-		if pod.Labels == nil {
-			pod.Labels = map[string]string{}
+		if err != nil {
+			return err
 		}
-		var v string
-		decode(kv.value, &v)
-		pod.Labels[kv.key] = v
 	}
 	if pod.Annotations == nil {
 		pod.Annotations = map[string]string{}
 	}
-	for _, kv := range a.annotations {
-		var v string
-		decode(kv.value, &v)
-		pod.Annotations[kv.key] = v
-	}
 	sidecars := []StatusSidecar{} // [] when none, as the engine writes
 	for _, in := range p.status {
-		sidecars = append(sidecars, EntryOf(in.sidecar))
+		sidecars = append(sidecars, EntryOf(in.sidecar)) // its record, part by part
 	}
-	st, mErr := json.Marshal(Status{Sidecars: sidecars, Skipped: p.skipped}) // encoding/json, not the engine's writer
-	if mErr != nil {
-		return mErr
-	}
+	st, err := json.Marshal(Status{Sidecars: sidecars, Skipped: p.skipped}) // encoding/json, not the engine's writer
 	pod.Annotations[StatusKey] = string(st)
-	var inits []corev1.Container
-	for _, r := range a.initContainers {
-		var c corev1.Container
-		decode(r.json, &c)
-		if r.native {
-			always := corev1.ContainerRestartPolicyAlways
-			c.RestartPolicy = &always
-		}
-		inits = append(inits, c)
-	}
-	pod.Spec.InitContainers = append(inits, pod.Spec.InitContainers...)
-	for _, r := range a.containers {
-		var c corev1.Container
-		decode(r.json, &c)
-		pod.Spec.Containers = append(pod.Spec.Containers, c)
-	}
-	for _, r := range a.volumes {
-		var v corev1.Volume
-		decode(r.json, &v)
-		pod.Spec.Volumes = append(pod.Spec.Volumes, v)
-	}
-	for _, s := range a.pullSecrets {
-		pod.Spec.ImagePullSecrets = append(pod.Spec.ImagePullSecrets, corev1.LocalObjectReference{Name: s})
-	}
-	original := len(p.pod.Spec.Containers)
-	for i := 0; i < original; i++ {
-		for _, r := range a.env[i] {
-			var e corev1.EnvVar
-			decode(r.json, &e)
-			pod.Spec.Containers[i].Env = append(pod.Spec.Containers[i].Env, e)
-		}
-		for _, r := range a.mounts[i] {
-			var m corev1.VolumeMount
-			decode(r.json, &m)
-			pod.Spec.Containers[i].VolumeMounts = append(pod.Spec.Containers[i].VolumeMounts, m)
-		}
-	}
 	return err
+}
+
+// jsonField is the field of struct v that encodes as key.
+func jsonField(v reflect.Value, key string) reflect.Value {
+	for i := range v.NumField() {
+		if name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ","); name == key {
+			return v.Field(i)
+		}
+	}
+	panic("no field " + key + " in " + v.Type().String())
+}
+
+// addTypedItems decodes items into new elements of the list, after its own or before.
+func addTypedItems(list reflect.Value, items []rendered, front bool) error {
+	added := reflect.MakeSlice(list.Type(), len(items), len(items))
+	for i, r := range items {
+		if err := json.Unmarshal(r.json, added.Index(i).Addr().Interface()); err != nil {
+			return err
+		}
+		if c, ok := added.Index(i).Addr().Interface().(*corev1.Container); ok && r.native {
+			c.RestartPolicy = ptr.To(corev1.ContainerRestartPolicyAlways)
+		}
+	}
+	if front {
+		list.Set(reflect.AppendSlice(added, list))
+	} else {
+		list.Set(reflect.AppendSlice(list, added))
+	}
+	return nil
+}
+
+// addTypedEntries decodes items into entries of the map.
+func addTypedEntries(m reflect.Value, items []rendered) error {
+	if m.IsNil() && len(items) > 0 {
+		m.Set(reflect.MakeMap(m.Type()))
+	}
+	for _, r := range items {
+		var v string
+		if err := json.Unmarshal(r.json, &v); err != nil {
+			return err
+		}
+		m.SetMapIndex(reflect.ValueOf(r.name), reflect.ValueOf(v))
+	}
+	return nil
 }

@@ -27,8 +27,8 @@ func Containers(meta tmpl.Pod, ns Namespace, sc *config.Sidecar, cfg *config.Con
 		values = v
 	}
 	d := tmpl.Data{Pod: meta, Namespace: tmpl.Namespace{Name: ns.Name, Labels: ns.Labels}, Values: values, Sidecar: sc.Name}
-	out := make([]corev1.Container, len(sc.Containers))
-	for i, part := range sc.Containers {
+	out := make([]corev1.Container, len(sc.Parts[config.FieldContainers]))
+	for i, part := range sc.Parts[config.FieldContainers] {
 		js, err := part.JSON.Render(&d)
 		if err == nil {
 			err = json.Unmarshal(js, &out[i])

@@ -130,19 +130,6 @@ func (p *plan) statusValue() []byte {
 	return p.rendered[start:len(p.rendered):len(p.rendered)]
 }
 
-// statusSize estimates the status annotation's length in the patch: JSON in a JSON
-// string, so its quotes are escaped.
-func (p *plan) statusSize() int {
-	n := 64
-	for _, in := range p.status {
-		n += 2 * (len(in.Name) + len(in.Hash) + 48)
-		for _, part := range in.sidecar.Record {
-			n += 2 * (len(part.Key) + len(part.Hash) + 6)
-		}
-	}
-	return n + 96*len(p.skipped)
-}
-
 // appendStatusJSON writes the status annotation's value as JSON, without reflection.
 func appendStatusJSON(js []byte, list []injected, skipped []skippedSidecar) []byte {
 	js = append(js, statusOpen...)

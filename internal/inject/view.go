@@ -29,18 +29,20 @@ type metaView struct {
 }
 
 type specView struct {
-	Containers       []containerView
-	InitContainers   []containerView
-	Volumes          []string // names
-	ImagePullSecrets []string // names
-	HostNetwork      bool
+	Containers     []containerView
+	InitContainers []containerView
+	// Names holds, at the position of each field of config.Fields placed in the pod's own
+	// lists, the names of the pod's items: its volumes, its pull secrets.
+	Names       [len(config.Fields)][]string
+	HostNetwork bool
 }
 
 type containerView struct {
-	Name         string
-	Ports        []portView
-	Env          []string // names
-	VolumeMounts []string // mount paths
+	Name  string
+	Ports []portView
+	// Names holds, at the position of each field of config.Fields placed in every
+	// container, the names of the container's items: env names, mount paths.
+	Names [len(config.Fields)][]string
 }
 
 type portView struct {
@@ -230,22 +232,21 @@ func (d *viewDecoder) spec(s *specView) *specView {
 	if !d.object("spec") {
 		return nil
 	}
-	*s = specView{Containers: s.Containers[:0], InitContainers: s.InitContainers[:0],
-		Volumes: s.Volumes[:0], ImagePullSecrets: s.ImagePullSecrets[:0]}
+	*s = specView{Containers: s.Containers[:0], InitContainers: s.InitContainers[:0], Names: emptiedNames(s.Names)}
 	for key, ok := d.s.NextKey(); ok && d.ok(); key, ok = d.s.NextKey() {
 		switch string(key) {
 		case "containers":
 			s.Containers = d.containers(&containersFields, s.Containers)
 		case "initContainers":
 			s.InitContainers = d.containers(&initContainersFields, s.InitContainers)
-		case "volumes":
-			s.Volumes = d.names("spec.volumes", "name", "[].name", s.Volumes)
-		case "imagePullSecrets":
-			s.ImagePullSecrets = d.names("spec.imagePullSecrets", "name", "[].name", s.ImagePullSecrets)
 		case "hostNetwork":
 			s.HostNetwork = d.boolean("spec.hostNetwork")
 		default:
-			d.s.Skip()
+			if l := findList(podLists, key); l != nil {
+				s.Names[l.at] = d.names(l.field, l.nameKey, l.suffix, s.Names[l.at])
+			} else {
+				d.s.Skip()
+			}
 		}
 	}
 	return s
@@ -253,11 +254,14 @@ func (d *viewDecoder) spec(s *specView) *specView {
 
 // containerFields name a container list and its members in errors, spelled out so that
 // reading a container builds no strings.
-type containerFields struct{ list, ports, env, mounts string }
+type containerFields struct {
+	list, ports string
+	lists       []listField
+}
 
 var (
-	containersFields     = containerFields{"spec.containers", "spec.containers[].ports", "spec.containers[].env", "spec.containers[].volumeMounts"}
-	initContainersFields = containerFields{"spec.initContainers", "spec.initContainers[].ports", "spec.initContainers[].env", "spec.initContainers[].volumeMounts"}
+	containersFields     = containerFields{"spec.containers", "spec.containers[].ports", containerLists}
+	initContainersFields = containerFields{"spec.initContainers", "spec.initContainers[].ports", initContainerLists}
 )
 
 // containers reads a list of containers into out[:0], reusing the memory of the
@@ -279,19 +283,19 @@ func (d *viewDecoder) containers(f *containerFields, out []containerView) []cont
 		d.s.BeginObject()
 		out = slices.Grow(out, 1)[:len(out)+1]
 		c := &out[len(out)-1]
-		*c = containerView{Ports: c.Ports[:0], Env: c.Env[:0], VolumeMounts: c.VolumeMounts[:0]}
+		*c = containerView{Ports: c.Ports[:0], Names: emptiedNames(c.Names)}
 		for key, ok := d.s.NextKey(); ok && d.ok(); key, ok = d.s.NextKey() {
 			switch string(key) {
 			case "name":
 				c.Name = d.str(field, "[].name")
 			case "ports":
 				c.Ports = d.ports(f.ports, c.Ports)
-			case "env":
-				c.Env = d.names(f.env, "name", "[].name", c.Env)
-			case "volumeMounts":
-				c.VolumeMounts = d.names(f.mounts, "mountPath", "[].mountPath", c.VolumeMounts)
 			default:
-				d.s.Skip()
+				if l := findList(f.lists, key); l != nil {
+					c.Names[l.at] = d.names(l.field, l.nameKey, l.suffix, c.Names[l.at])
+				} else {
+					d.s.Skip()
+				}
 			}
 		}
 	}
@@ -359,18 +363,4 @@ func (d *viewDecoder) names(field, key, suffix string, out []string) []string {
 		out = append(out, name)
 	}
 	return out
-}
-
-func (v *podView) labels() map[string]string {
-	if v.Metadata == nil {
-		return nil
-	}
-	return v.Metadata.Labels
-}
-
-func (v *podView) annotations() map[string]string {
-	if v.Metadata == nil {
-		return nil
-	}
-	return v.Metadata.Annotations
 }

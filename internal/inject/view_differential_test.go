@@ -15,6 +15,7 @@ import (
 	kjson "sigs.k8s.io/json"
 
 	"github.com/tandem-io/tandem/internal/benchdata"
+	"github.com/tandem-io/tandem/internal/config"
 	"github.com/tandem-io/tandem/internal/jsonscan"
 	"github.com/tandem-io/tandem/internal/manifest"
 )
@@ -132,7 +133,7 @@ func factsOfView(v *podView) podFacts {
 		containers := func(cs []containerView) []containerFacts {
 			out := make([]containerFacts, len(cs))
 			for i, c := range cs {
-				out[i] = containerFacts{Name: replaced(c.Name), Env: replacedAll(c.Env), VolumeMounts: replacedAll(c.VolumeMounts)}
+				out[i] = containerFacts{Name: replaced(c.Name), Env: replacedAll(c.Names[config.FieldEnv]), VolumeMounts: replacedAll(c.Names[config.FieldVolumeMounts])}
 				for _, p := range c.Ports {
 					out[i].Ports = append(out[i].Ports, portFacts{p.ContainerPort, replaced(p.Protocol)})
 				}
@@ -140,7 +141,7 @@ func factsOfView(v *podView) podFacts {
 			return out
 		}
 		f.Containers, f.InitContainers = containers(s.Containers), containers(s.InitContainers)
-		f.Volumes, f.ImagePullSecrets = replacedAll(s.Volumes), replacedAll(s.ImagePullSecrets)
+		f.Volumes, f.ImagePullSecrets = replacedAll(s.Names[config.FieldVolumes]), replacedAll(s.Names[config.FieldImagePullSecrets])
 		f.HostNetwork = s.HostNetwork
 	}
 	return f

@@ -27,20 +27,31 @@ func (p *program) additions() {
 		}
 		return joinOr(terms, " + ", "[]")
 	}
-	p.v("newInitContainers", each(func(sc *sidecarCEL) []string { return append(append([]string{}, sc.inits...), sc.natives...) }))
-	p.v("newContainers", each(func(sc *sidecarCEL) []string { return sc.containers }))
-	p.v("newVolumes", each(func(sc *sidecarCEL) []string { return sc.volumes }))
-	p.v("allPullSecrets", each(func(sc *sidecarCEL) []string { return quotedNames(sc.sc.ImagePullSecrets) }))
-	p.v("newPullSecrets", firstOf("variables.allPullSecrets", "")+
-		".filter(s, !(s in object.spec.?imagePullSecrets.orValue([]).map(x, x.?name.orValue(''))))")
-	// Env vars by name and mounts by path: the first sidecar's wins, and the pod's own
-	// container keeps what it set.
-	p.v("allEnv", each(func(sc *sidecarCEL) []string { return sc.env }))
-	p.v("newEnv", "object.spec.?containers.orValue([]).map(c, "+firstOf("variables.allEnv", ".name")+
-		".filter(e, !(e.name in c.?env.orValue([]).map(x, x.name))))")
-	p.v("allMounts", each(func(sc *sidecarCEL) []string { return sc.mounts }))
-	p.v("newMounts", "object.spec.?containers.orValue([]).map(c, "+firstOf("variables.allMounts", ".mountPath")+
-		".filter(e, !(e.mountPath in c.?volumeMounts.orValue([]).map(x, x.mountPath))))")
+	for i := range config.Fields {
+		f := &config.Fields[i]
+		all, items := "variables.all"+f.Ident, func(sc *sidecarCEL) []string { return sc.lists[i] }
+		switch {
+		case f.Placement == config.InMetadata: // keyOps, below
+		case f.Clashes: // a clash refused the sidecar: nothing to leave out
+			p.v("new"+f.Ident, each(items))
+		case f.Placement == config.InPod:
+			// The first sidecar's wins, and the pod keeps what it has. An item known by
+			// its name alone is its name.
+			elem, member := "e", "."+f.NameKey
+			if f.NameOnly {
+				elem, member = "s", ""
+			}
+			p.v("all"+f.Ident, each(items))
+			p.v("new"+f.Ident, firstOf(all, member)+".filter("+elem+", !("+elem+member+" in object.spec.?"+f.Key+
+				".orValue([]).map(x, x.?"+f.NameKey+".orValue(''))))")
+		case f.Placement == config.InEachContainer:
+			// By name (or path): the first sidecar's wins, and the pod's own container
+			// keeps what it set.
+			p.v("all"+f.Ident, each(items))
+			p.v("new"+f.Ident, "object.spec.?containers.orValue([]).map(c, "+firstOf(all, "."+f.NameKey)+
+				".filter(e, !(e."+f.NameKey+" in c.?"+f.Key+".orValue([]).map(x, x."+f.NameKey+"))))")
+		}
+	}
 }
 
 // firstOf keeps the first element of list for each key; field names the key in an
@@ -50,36 +61,46 @@ func firstOf(list, field string) string {
 	return "lists.range(size(" + list + ")).filter(i, " + list + ".map(e, " + keyOf("e") + ").indexOf(" + keyOf(list+"[i]") + ") == i).map(i, " + list + "[i])"
 }
 
-func quotedNames(names []string) []string {
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = quote(n)
-	}
-	return out
-}
-
 // mutation is the JSON Patch, as CEL: adds only, nothing the pod has replaced, the
 // engine's order of containers; lists and maps the pod lacks are added whole.
 func (p *program) mutation() string {
-	ops := []string{
-		p.keyOps("labels", func(sc *sidecarCEL) []keyed { return sc.labels }, ""),
-		p.keyOps("annotations", func(sc *sidecarCEL) []keyed { return sc.annotations }, "variables.status"),
-		insertFront("/spec/initContainers", "object.spec.?initContainers", "variables.newInitContainers"),
-		appendAll("/spec/containers", "object.spec.?containers", "variables.newContainers"),
-		appendAll("/spec/volumes", "object.spec.?volumes", "variables.newVolumes"),
-		appendAll("/spec/imagePullSecrets", "object.spec.?imagePullSecrets", "variables.newPullSecrets.map(s, {'name': s})"),
-		perContainer("env", "variables.newEnv"),
-		perContainer("volumeMounts", "variables.newMounts"),
+	var ops []string
+	for i := range config.Fields {
+		if f := &config.Fields[i]; f.Placement == config.InMetadata {
+			last := ""
+			if i == config.FieldAnnotations {
+				last = "variables.status"
+			}
+			ops = append(ops, p.keyOps(f.Key, i, last))
+		}
+	}
+	for i := range config.Fields {
+		f := &config.Fields[i]
+		items := "variables.new" + f.Ident
+		switch {
+		case f.Placement == config.InEachContainer:
+			ops = append(ops, perContainer(f.Key, items))
+			continue
+		case f.Placement != config.InPod:
+			continue
+		case f.NameOnly:
+			items += ".map(s, {" + quote(f.NameKey) + ": s})"
+		}
+		add := appendAll
+		if f.Front {
+			add = insertFront
+		}
+		ops = append(ops, add("/spec/"+f.Key, "object.spec.?"+f.Key, items))
 	}
 	return "!variables.active ? [] :\n" + strings.Join(ops, "\n+ ")
 }
 
 // keyOps adds labels or annotations the pod lacks, each from the first injected sidecar
 // that sets it; last, when not empty, is the status annotation's value.
-func (p *program) keyOps(field string, parts func(*sidecarCEL) []keyed, last string) string {
+func (p *program) keyOps(field string, at int, last string) string {
 	providers := map[string][]string{} // key -> "ok ? value" in config order
 	for _, sc := range p.sidecars {
-		for _, kv := range parts(sc) {
+		for _, kv := range sc.entries[at] {
 			providers[kv.key] = append(providers[kv.key], "variables."+sc.id+"_ok", kv.value)
 		}
 	}

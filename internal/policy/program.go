@@ -220,12 +220,12 @@ func clashes(sc *sidecarCEL, earlier []*sidecarCEL) []string {
 		out = append(out, e+" : [])")
 	}
 	pod := lit(inject.OwnerPod)
-	for _, list := range [][]config.Part{sc.sc.InitContainers, sc.sc.Containers} {
+	for _, list := range [][]config.Part{sc.sc.Parts[config.FieldInitContainers], sc.sc.Parts[config.FieldContainers]} {
 		for _, c := range list {
 			owner(quote(c.Name)+" in variables.podNames", pod, inject.ReasonNameClash,
 				func(o arg) string { return sayContainerTaken.cel(lit(c.Name), o) },
 				func(o *config.Sidecar) bool {
-					return hasPart(o.Containers, c.Name) || hasPart(o.InitContainers, c.Name)
+					return hasPart(o.Parts[config.FieldContainers], c.Name) || hasPart(o.Parts[config.FieldInitContainers], c.Name)
 				})
 			for _, port := range c.Ports {
 				name := inject.PortName(port.Number, string(port.Protocol))
@@ -233,14 +233,14 @@ func clashes(sc *sidecarCEL, earlier []*sidecarCEL) []string {
 				podContainer := expr(sayPodContainer.cel(expr("variables.podPorts.filter(x, x.p == " + key + ")[0].c")))
 				owner("variables.podPorts.exists(x, x.p == "+key+")", podContainer, inject.ReasonPortClash,
 					func(o arg) string { return sayPortTaken.cel(lit(name), lit(c.Name), o) },
-					func(o *config.Sidecar) bool { return hasPort(o.Containers, port) })
+					func(o *config.Sidecar) bool { return hasPort(o.Parts[config.FieldContainers], port) })
 			}
 		}
 	}
-	for _, v := range sc.sc.Volumes {
+	for _, v := range sc.sc.Parts[config.FieldVolumes] {
 		owner(quote(v.Name)+" in variables.podVolumes", pod, inject.ReasonNameClash,
 			func(o arg) string { return sayVolumeTaken.cel(lit(v.Name), o) },
-			func(o *config.Sidecar) bool { return hasPart(o.Volumes, v.Name) })
+			func(o *config.Sidecar) bool { return hasPart(o.Parts[config.FieldVolumes], v.Name) })
 	}
 	return out
 }

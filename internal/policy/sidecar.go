@@ -12,8 +12,11 @@ type sidecarCEL struct {
 	sc *config.Sidecar
 	id string // start of its variables' names
 
-	inits, natives, containers, volumes, env, mounts []string
-	labels, annotations                              []keyed
+	// lists holds, at each field's position in config.Fields, the CEL values of its items
+	// (a native sidecar's containers with the init containers), and entries those of a
+	// metadata map's.
+	lists   [len(config.Fields)][]string
+	entries [len(config.Fields)][]keyed
 }
 
 type keyed struct{ key, value string }
@@ -46,32 +49,23 @@ func compileSidecar(sc *config.Sidecar) (*sidecarCEL, []Problem) {
 		}
 		return e
 	}
-	list := func(field string, parts []config.Part) []string {
-		var out []string
-		for i, p := range parts {
-			out = append(out, part(fmt.Sprintf("%s[%d]", field, i), p))
+	for i := range config.Fields {
+		f := &config.Fields[i]
+		for j, p := range sc.Parts[i] {
+			switch {
+			case f.Placement == config.InMetadata:
+				out.entries[i] = append(out.entries[i], keyed{p.Name, part(f.Key+"["+p.Name+"]", p)})
+			case f.NameOnly:
+				out.lists[i] = append(out.lists[i], quote(p.Name))
+			case f.Native && sc.Native != config.NativeNever:
+				// A cluster with MutatingAdmissionPolicy has native sidecars (Kubernetes
+				// >= 1.29), so native: auto means native.
+				p.Source = nativeSource(p.Source)
+				out.lists[config.FieldInitContainers] = append(out.lists[config.FieldInitContainers], part(fmt.Sprintf("%s[%d]", f.Key, j), p))
+			default:
+				out.lists[i] = append(out.lists[i], part(fmt.Sprintf("%s[%d]", f.Key, j), p))
+			}
 		}
-		return out
-	}
-	out.inits = list("initContainers", sc.InitContainers)
-	if sc.Native == config.NativeNever {
-		out.containers = list("containers", sc.Containers)
-	} else {
-		// A cluster with MutatingAdmissionPolicy has native sidecars (Kubernetes >= 1.29),
-		// so native: auto means native.
-		for i, p := range sc.Containers {
-			p.Source = nativeSource(p.Source)
-			out.natives = append(out.natives, part(fmt.Sprintf("containers[%d]", i), p))
-		}
-	}
-	out.volumes = list("volumes", sc.Volumes)
-	out.env = list("env", sc.Env)
-	out.mounts = list("volumeMounts", sc.VolumeMounts)
-	for _, p := range sc.Labels {
-		out.labels = append(out.labels, keyed{p.Name, part("labels["+p.Name+"]", p)})
-	}
-	for _, p := range sc.Annotations {
-		out.annotations = append(out.annotations, keyed{p.Name, part("annotations["+p.Name+"]", p)})
 	}
 	return out, problems
 }

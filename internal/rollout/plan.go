@@ -203,7 +203,7 @@ func (s *sidecarDiff) resize(name string, init bool, live, want *corev1.Containe
 // now: a native sidecar (an init container with restartPolicy Always) or a container.
 func (s *sidecarDiff) placement() {
 	native := s.sc.Native == config.NativeAlways || (s.sc.Native == config.NativeAuto && s.cl.NativeSidecars)
-	for _, part := range s.sc.Containers {
+	for _, part := range s.sc.Parts[config.FieldContainers] {
 		live, init := liveContainer(s.pod, part.Name)
 		if live == nil || init == native {
 			continue
