@@ -68,7 +68,7 @@ func (d def) yaml() string {
 }
 
 // serve writes d as the configuration and waits until the webhook injects it.
-func serve(t *testing.T, d def) {
+func serve(t testing.TB, d def) {
 	t.Helper()
 	tmp := configFile + ".tmp"
 	if err := os.WriteFile(tmp, []byte(d.yaml()), 0o644); err != nil {
@@ -104,7 +104,7 @@ func serve(t *testing.T, d def) {
 }
 
 // cli runs the test's tandem with args against the test cluster.
-func cli(t *testing.T, args ...string) (stdout, stderr string, code int) {
+func cli(t testing.TB, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	cmd := exec.CommandContext(t.Context(), bin, append(args, "--kubeconfig", cp.KubeconfigPath)...)
@@ -122,7 +122,7 @@ func cli(t *testing.T, args ...string) (stdout, stderr string, code int) {
 }
 
 // roll runs tandem rollout -o json against the configuration file, and decodes the report.
-func roll(t *testing.T, args ...string) (*rollout.Plan, int) {
+func roll(t testing.TB, args ...string) (*rollout.Plan, int) {
 	t.Helper()
 	stdout, stderr, code := cli(t, append([]string{"rollout", "--config", configFile, "-o", "json"}, args...)...)
 	var p rollout.Plan
@@ -160,7 +160,7 @@ func appPod() corev1.PodSpec {
 	}
 }
 
-func createDeployment(t *testing.T, ns string, d *appsv1.Deployment) {
+func createDeployment(t testing.TB, ns string, d *appsv1.Deployment) {
 	t.Helper()
 	if _, err := client.AppsV1().Deployments(ns).Create(t.Context(), d, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -169,7 +169,7 @@ func createDeployment(t *testing.T, ns string, d *appsv1.Deployment) {
 
 // waitPods waits until exactly n pods match selector, none being deleted, each done;
 // it returns them by name.
-func waitPods(t *testing.T, ns, selector string, n int, done func(*corev1.Pod) bool) []corev1.Pod {
+func waitPods(t testing.TB, ns, selector string, n int, done func(*corev1.Pod) bool) []corev1.Pod {
 	t.Helper()
 	var pods []corev1.Pod
 	err := wait.PollUntilContextTimeout(t.Context(), 250*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
