@@ -52,8 +52,9 @@ definition, and plans what to do with it, grouped by owner, with a line per chan
             (Deployment, StatefulSet, DaemonSet: as kubectl rollout restart does; a
             ReplicaSet or ReplicationController alone: the Eviction API, honouring
             PodDisruptionBudgets)
-  manual    a restart Tandem must not do (bare pods, Jobs, CronJob pods, OnDelete
-            owners, new pods the configuration would deny), with the reason
+  manual    what Tandem must not touch (bare pods, Jobs' and CronJobs' pods, whatever
+            the change) or a restart it must not do (OnDelete owners, owners of other
+            kinds, new pods the configuration would deny), with the reason
   paused    the namespace or the owner carries tandem.io/rollout: paused
 
 Without --apply it changes nothing. With --apply it changes the in-place pods owner by

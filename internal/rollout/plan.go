@@ -22,6 +22,8 @@ func PlanPod(pod *corev1.Pod, ns inject.Namespace, owner Owner, cfg *config.Conf
 	switch {
 	case owner.Paused:
 		p.Action, p.Reason = ActionPaused, "paused by "+config.KeyPrefix+"rollout on "+owner.PausedBy
+	case unmanaged(owner) != "":
+		p.Action, p.Reason = ActionManual, unmanaged(owner)
 	case d.restart():
 		p.Action, p.Reason = ActionRestart, d.restartReason()
 		if why := cannotRestart(owner); why != "" {
@@ -35,15 +37,24 @@ func PlanPod(pod *corev1.Pod, ns inject.Namespace, owner Owner, cfg *config.Conf
 	return p
 }
 
+// unmanaged says why Tandem leaves the pod alone whatever its changes, or "" when it
+// does not: a pod no controller keeps running, or one that runs a job to its end, is for
+// a person to replace, even for a change a running pod would take.
+func unmanaged(o Owner) string {
+	switch {
+	case o.Is("", "Pod"):
+		return "a pod nothing controls: Tandem leaves it alone; delete it and create it again to get the current sidecars"
+	case o.CronJob:
+		return "a pod of a CronJob's Job: Tandem leaves running jobs alone; the next run gets the current sidecars"
+	case o.Is("batch", "Job"):
+		return "a Job's pod: Tandem leaves running jobs alone; the next Job gets the current sidecars"
+	}
+	return ""
+}
+
 // cannotRestart says why Tandem must not recreate the owner's pods, or "" when it may.
 func cannotRestart(o Owner) string {
 	switch {
-	case o.Is("", "Pod"):
-		return "a pod nothing controls: nothing would create it again; delete and create it yourself"
-	case o.CronJob:
-		return "a pod of a CronJob's Job: the next run gets the current sidecars"
-	case o.Is("batch", "Job"):
-		return "a Job's pod: recreating it would run the job again; the next Job gets the current sidecars"
 	case o.OnDelete:
 		return "the " + o.Kind + "'s updateStrategy is OnDelete: delete its pods to have them recreated"
 	case o.Is("apps", "Deployment"), o.Is("apps", "StatefulSet"), o.Is("apps", "DaemonSet"),

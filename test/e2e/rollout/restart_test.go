@@ -85,8 +85,8 @@ func checkNewPods(t *testing.T, before, after []corev1.Pod) {
 	}
 }
 
-// A bare pod and a Job's pod that need a restart (a new env var) are Tandem's to report,
-// not to touch; a paused namespace's pods are skipped. Without --config, the plan is
+// A bare pod and a Job's pod are Tandem's to report, not to touch, even for a new proxy
+// image that a running pod would take; a paused namespace's pods are skipped. Without --config, the plan is
 // made against the configuration in the installed Tandem's ConfigMap.
 func TestManualAndPausedPodsAreLeftAlone(t *testing.T) {
 	serve(t, base)
@@ -105,9 +105,9 @@ func TestManualAndPausedPodsAreLeftAlone(t *testing.T) {
 	createDeployment(t, paused, web("web", 1))
 	left := append(waitPods(t, ns, "app in (bare,batch)", 2, runsProxy(images.ProxyTag)), waitPods(t, paused, "app=web", 1, runsProxy(images.ProxyTag))...)
 
-	env := def{image: base.image, cpu: base.cpu, mark: "2"}
-	serve(t, env)
-	installConfig(t, env)
+	v2 := def{image: images.ProxyV2Tag, cpu: base.cpu, mark: base.mark}
+	serve(t, v2)
+	installConfig(t, v2)
 	stdout, stderr, code := cli(t, "rollout", "-n", ns, "-o", "json")
 	var installed rollout.Plan
 	if err := json.Unmarshal([]byte(stdout), &installed); err != nil || code != 0 || installed.Counts[rollout.ActionManual] != 2 {
