@@ -21,11 +21,15 @@ import (
 //	TANDEM_K8S_BIN_DIR="$(hack/k8s-binaries.sh)" go test ./test/e2e/rollout -run XXX -bench . -benchtime 1x -timeout 30m
 
 // BenchmarkRollout: a new proxy image reaching N running pods, in place with tandem
-// rollout (one pod at a time), and through the Deployment's own rollout (what
-// `kubectl rollout restart` starts: one new pod at a time, none taken down first).
+// rollout (--max-unavailable pods at a time), and through the Deployment's own rollout
+// (what `kubectl rollout restart` starts: one new pod at a time, none taken down first).
 func BenchmarkRollout(b *testing.B) {
-	for _, n := range []int{4, 20} {
-		b.Run(fmt.Sprintf("pods=%d", n), func(b *testing.B) {
+	for _, c := range []struct {
+		pods           int
+		maxUnavailable string
+	}{{4, "1"}, {20, "1"}, {20, "25%"}} {
+		n := c.pods
+		b.Run(fmt.Sprintf("pods=%d/max-unavailable=%s", n, c.maxUnavailable), func(b *testing.B) {
 			serve(b, base)
 			ns := tandemtest.Namespace(b, client, nil)
 			createDeployment(b, ns, web("web", int32(n)))
@@ -33,7 +37,7 @@ func BenchmarkRollout(b *testing.B) {
 			serve(b, def{image: images.ProxyV2Tag, cpu: base.cpu, mark: base.mark})
 
 			start := time.Now()
-			if plan, code := roll(b, "-n", ns, "--apply", "--max-unavailable", "1"); code != 0 || !plan.Done() {
+			if plan, code := roll(b, "-n", ns, "--apply", "--max-unavailable", c.maxUnavailable); code != 0 || !plan.Done() {
 				b.Fatalf("tandem rollout --apply: exit %d, %s", code, counts(plan))
 			}
 			waitPods(b, ns, "app=web", n, runsProxy(images.ProxyV2Tag))
