@@ -49,12 +49,7 @@ for, 1 when some do not, 2 when audit cannot say (bad flags, no cluster, an unre
 configuration, an API error). See docs/operations.md.`,
 		Example: `  tandem audit --config /etc/tandem/config.yaml
   tandem audit --config config.yaml -n shop -o json`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return auditFailure(fmt.Errorf("audit takes no arguments, got %q", args))
-			}
-			return nil
-		},
+		Args: noArguments("audit"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runAudit(cmd, &f)
 		},
@@ -108,4 +103,15 @@ func runAudit(cmd *cobra.Command, f *auditFlags) error {
 // auditFailure has tandem exit with auditExitError.
 func auditFailure(err error) error {
 	return &exitStatus{code: auditExitError, err: err}
+}
+
+// noArguments refuses arguments to a verb that reports on a cluster (audit, rollout), with
+// its exit status for a command that cannot say: a CI job tells it from findings.
+func noArguments(verb string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return auditFailure(fmt.Errorf("%s takes no arguments, got %q", verb, args))
+		}
+		return nil
+	}
 }

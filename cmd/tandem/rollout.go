@@ -78,12 +78,7 @@ docs/operations.md.`,
 
   # Only the proxy, a quarter of each owner's pods at a time, only in place
   tandem rollout --apply -A --sidecar proxy --max-unavailable 25% --restart=false`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return auditFailure(fmt.Errorf("rollout takes no arguments, got %q", args))
-			}
-			return nil
-		},
+		Args: noArguments("rollout"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRollout(cmd, &f)
 		},
