@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -190,10 +191,28 @@ func containerStatus(pod *corev1.Pod, name string, init bool) (corev1.ContainerS
 	return list[i], true
 }
 
-// sameImage says whether a container status's image is spec's: the runtime may report
-// the name in full (docker.io/library/envoy:v1 for envoy:v1).
+// sameImage says whether a container status's image is spec's. The runtime reports the
+// name in full (docker.io/library/envoy:v1 for envoy:v1), and for an image pinned by
+// digest it may report a tag or the digest alone: then the repository must be the same
+// (the caller also requires a container started after the change, which runs the spec's
+// image, whatever name the runtime gives it).
 func sameImage(status, spec string) bool {
-	return status == spec || status == "docker.io/"+spec || status == "docker.io/library/"+spec
+	if status == spec {
+		return true
+	}
+	p, err := name.ParseReference(spec, name.WeakValidation)
+	if err != nil {
+		return false
+	}
+	_, digest := p.(name.Digest)
+	if digest && strings.HasPrefix(status, "sha256:") {
+		return true // the image's ID
+	}
+	s, err := name.ParseReference(status, name.WeakValidation)
+	if err != nil {
+		return false
+	}
+	return s.Context().Name() == p.Context().Name() && (s.Identifier() == p.Identifier() || digest)
 }
 
 func podReady(pod *corev1.Pod) bool {
