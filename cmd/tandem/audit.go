@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
 
 	"github.com/tandem-io/tandem/internal/audit"
 )
@@ -23,6 +24,17 @@ const (
 	auditQPS   = 50
 	auditBurst = 100
 )
+
+// reporting is the client configuration of a verb that walks a cluster's pods and their
+// owners (audit, rollout), at the request rate above.
+func (c *clusterFlags) reporting() (*rest.Config, error) {
+	rc, _, err := c.load()
+	if err != nil {
+		return nil, err
+	}
+	rc.QPS, rc.Burst = auditQPS, auditBurst
+	return rc, nil
+}
 
 type auditFlags struct {
 	namespace     string
@@ -78,11 +90,10 @@ func runAudit(cmd *cobra.Command, f *auditFlags) error {
 	if err != nil {
 		return auditFailure(err)
 	}
-	rc, _, err := f.cluster.load()
+	rc, err := f.cluster.reporting()
 	if err != nil {
 		return auditFailure(err)
 	}
-	rc.QPS, rc.Burst = auditQPS, auditBurst
 	client, err := metadata.NewForConfig(rc)
 	if err != nil {
 		return auditFailure(err)

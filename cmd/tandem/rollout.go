@@ -108,11 +108,10 @@ func runRollout(cmd *cobra.Command, f *rolloutFlags) error {
 	if err != nil {
 		return auditFailure(err)
 	}
-	rc, _, err := f.cluster.load()
+	rc, err := f.cluster.reporting()
 	if err != nil {
 		return auditFailure(err)
 	}
-	rc.QPS, rc.Burst = auditQPS, auditBurst
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return auditFailure(err)
