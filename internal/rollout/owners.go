@@ -53,6 +53,12 @@ func (o *owners) of(ctx context.Context, pod *corev1.Pod) (Owner, error) {
 	return f, nil
 }
 
+// OwnerOf returns the top of pod's controller chain, with its pause and update
+// strategy: the pod itself when nothing controls it.
+func OwnerOf(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod) (Owner, error) {
+	return newOwners(client).of(ctx, pod)
+}
+
 // read reads an owner's pause and update strategy. A kind Tandem does not know, or an
 // owner gone since, is taken as neither paused nor OnDelete; the planner decides what
 // to do with its pods.
