@@ -85,8 +85,10 @@ type Controller struct {
 	failure  *failure
 	lastFail time.Time
 	pods     map[types.UID]*corev1.Pod
-	self     *corev1.Pod
-	events   record.EventRecorder
+	// moved are the pods this pass's step changed: no longer pending.
+	moved  map[types.UID]bool
+	self   *corev1.Pod
+	events record.EventRecorder
 	// quiet is why the last pass changed nothing (paused, halted), so that it is logged
 	// once rather than every interval.
 	quiet string
@@ -105,11 +107,7 @@ func New(opts Options) (*Controller, error) {
 // Run rolls out until ctx ends, a pass every Interval: the step under way when ctx ends
 // is finished first (its waits run on contexts of their own).
 func (c *Controller) Run(ctx context.Context, view audit.View) {
-	events, stop := c.recorder(ctx)
-	defer stop()
-	c.events = events
-	c.pods = map[types.UID]*corev1.Pod{}
-	defer c.drop()
+	defer c.begin(ctx)()
 	var cl *rollout.Cluster
 	for {
 		if cl == nil {
@@ -133,6 +131,17 @@ func (c *Controller) Run(ctx context.Context, view audit.View) {
 	}
 }
 
+// begin readies a term of leading: an event recorder and an empty cache of pods. The
+// function it returns ends the term: it stops the recorder and the series.
+func (c *Controller) begin(ctx context.Context) func() {
+	events, stop := c.recorder(ctx)
+	c.events, c.pods = events, map[types.UID]*corev1.Pod{}
+	return func() {
+		stop()
+		c.drop()
+	}
+}
+
 // pass looks at the pods once, publishes what it found, and carries out one step
 // unless the rollout is paused or halted.
 func (c *Controller) pass(ctx context.Context, view audit.View, cl rollout.Cluster) {
@@ -148,6 +157,7 @@ func (c *Controller) pass(ctx context.Context, view audit.View, cl rollout.Clust
 		return
 	}
 	why, halted := c.stopped(ctx, view)
+	c.moved = map[types.UID]bool{}
 	c.publish(plan, why != "", halted)
 	if why != c.quiet {
 		if why != "" {
@@ -162,6 +172,7 @@ func (c *Controller) pass(ctx context.Context, view audit.View, cl rollout.Clust
 	}
 	if s, ok := c.next(ctx, plan); ok {
 		c.run(ctx, s)
+		c.publish(plan, false, c.failure != nil)
 	}
 }
 

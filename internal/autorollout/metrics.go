@@ -75,7 +75,7 @@ func (c *Controller) publish(plan *rollout.Plan, stopped, halted bool) {
 	for _, o := range plan.Owners {
 		for _, r := range o.Pods {
 			action, ok := c.wants(r.PodPlan)
-			if !ok {
+			if !ok || c.moved[r.UID] {
 				continue
 			}
 			state := "pending"

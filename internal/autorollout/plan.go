@@ -117,15 +117,19 @@ func (c *Controller) next(ctx context.Context, plan *rollout.Plan) (step, bool) 
 		if len(restart) > 0 && c.busy(ctx, o.Owner) {
 			continue
 		}
-		viaTemplate := rollout.RestartsThroughTemplate(o.Owner)
+		// The plan holds only the outdated pods: a percentage is of all the owner's.
+		total := max(o.Total, o.Replicas)
+		owner := func(pods []rollout.PodResult) rollout.OwnerPlan {
+			return rollout.OwnerPlan{Owner: o.Owner, Total: total, Replicas: o.Replicas, Pods: pods}
+		}
 		switch {
-		case len(restart) > 0 && viaTemplate:
-			return step{owner: rollout.OwnerPlan{Owner: o.Owner, Total: o.Total, Pods: append(restart, inPlace...)}, restart: true}, true
+		case len(restart) > 0 && rollout.RestartsThroughTemplate(o.Owner):
+			return step{owner: owner(append(restart, inPlace...)), restart: true}, true
 		case len(inPlace) > 0:
-			n := min(rollout.BatchSize(c.opts.MaxUnavailable, o.Total), len(inPlace))
-			return step{owner: rollout.OwnerPlan{Owner: o.Owner, Total: o.Total, Pods: inPlace[:n]}}, true
+			n := min(rollout.BatchSize(c.opts.MaxUnavailable, total), len(inPlace))
+			return step{owner: owner(inPlace[:n])}, true
 		case len(restart) > 0:
-			return step{owner: rollout.OwnerPlan{Owner: o.Owner, Total: o.Total, Pods: restart}, restart: true}, true
+			return step{owner: owner(restart), restart: true}, true
 		}
 	}
 	return step{}, false

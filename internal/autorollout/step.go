@@ -18,18 +18,24 @@ const (
 	ReasonFailed  = "SidecarUpdateFailed"
 )
 
+// apply is rollout.Apply; tests of the controller's decisions give their own.
+var apply = rollout.Apply
+
 // run carries out a step with the CLI's Apply (its waits, its stop-and-restore), and
 // records each pod's outcome: events, counts, and the failure that halts the rollout.
 func (c *Controller) run(ctx context.Context, s step) {
 	plan := &rollout.Plan{Owners: []rollout.OwnerPlan{s.owner}}
 	opts := rollout.Options{MaxUnavailable: c.opts.MaxUnavailable, Timeout: c.opts.Timeout, Restart: s.restart, Poll: c.opts.Poll}
-	_ = rollout.Apply(ctx, c.opts.Client, plan, opts) // each pod's outcome says what happened
+	_ = apply(ctx, c.opts.Client, plan, opts) // each pod's outcome says what happened
 	o := plan.Owners[0]
 	restarted := 0
 	for _, r := range o.Pods {
 		action := actionInPlace
 		if s.restart {
 			action = actionRestart
+		}
+		if r.Outcome != "" && r.Outcome != rollout.OutcomeNotStarted {
+			c.moved[r.UID] = true
 		}
 		switch r.Outcome {
 		case rollout.OutcomeUpdated:

@@ -120,6 +120,7 @@ func (p *Planner) Add(ctx context.Context, pod *corev1.Pod, ns inject.Namespace,
 		owner.Paused, owner.PausedBy = true, "namespace "+pod.Namespace
 	}
 	p.plan.add(p.sel.only(pod, planPod(pod, ns, owner, p.cfg, p.plan.Cluster)), p.byOwner)
+	p.byOwner[owner.Ref].Replicas = owner.Replicas
 	return nil
 }
 
