@@ -8,10 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/tandem-io/tandem/internal/config"
-	"github.com/tandem-io/tandem/internal/inject"
 	"github.com/tandem-io/tandem/internal/rollout"
 )
 
@@ -179,7 +176,3 @@ func annotation(t *testing.T, cl *cluster, pod string) string {
 	}
 	return p.Annotations[FailedKey]
 }
-
-var _ = inject.StatusKey
-var _ = intstr.FromInt32
-var _ config.Config

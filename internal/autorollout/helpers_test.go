@@ -81,7 +81,8 @@ func newCluster(t *testing.T, objects ...runtime.Object) *cluster {
 func (c *cluster) deployment(ns, name string, n int, cfg *config.Config) {
 	c.t.Helper()
 	c.add(&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID(ns + "-" + name)},
-		Spec: appsv1.DeploymentSpec{Replicas: new(int32(n))}})
+		Spec:   appsv1.DeploymentSpec{Replicas: new(int32(n))},
+		Status: appsv1.DeploymentStatus{Replicas: int32(n), UpdatedReplicas: int32(n), AvailableReplicas: int32(n)}})
 	rs := name + "-1"
 	c.add(&appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: rs, OwnerReferences: controlledBy("apps/v1", "Deployment", name)}})
 	for i := range n {
