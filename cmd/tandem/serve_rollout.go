@@ -69,8 +69,9 @@ func (f *serveRolloutFlags) controller(cluster *rest.Config, leaseNamespace stri
 	self, _ := os.Hostname()
 	return autorollout.New(autorollout.Options{
 		Client: client, Config: current, Log: log,
-		InPlace: f.inPlace, Restart: f.restart, Missing: f.missing, Paused: f.paused,
-		MaxUnavailable: mu, Interval: f.interval, Timeout: f.timeout,
+		Settings: autorollout.Settings{InPlace: f.inPlace, Restart: f.restart, Missing: f.missing, Paused: f.paused,
+			MaxUnavailable: mu, Interval: f.interval},
+		Timeout:       f.timeout,
 		SelfNamespace: leaseNamespace, SelfName: self,
 	})
 }
