@@ -77,6 +77,14 @@ func newCluster(t testing.TB, objects ...runtime.Object) *cluster {
 	return c
 }
 
+// webAt is a cluster with Deployment shop/web of n pods admitted with proxy:tag.
+func webAt(t testing.TB, tag string, n int) *cluster {
+	t.Helper()
+	cl := newCluster(t)
+	cl.deployment("shop", "web", n, testConfig(t, tag, "a"))
+	return cl
+}
+
 // deployment adds Deployment name in ns with n pods web-0…, admitted by cfg.
 func (c *cluster) deployment(ns, name string, n int, cfg *config.Config) {
 	c.t.Helper()
