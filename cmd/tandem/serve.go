@@ -111,6 +111,10 @@ func runServe(f *serveFlags) error {
 	if err != nil {
 		return err
 	}
+	announcer, err := f.rollout.announcer(cluster, f.auditLease, log)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	gcPercent := tuneGC()
@@ -135,6 +139,10 @@ func runServe(f *serveFlags) error {
 				log.Error("the audit stopped; the webhook keeps serving", "error", err.Error())
 			}
 		})
+	}
+	if announcer != nil {
+		f.opts.OnConfig = announcer.Announce
+		go announcer.Run(ctx)
 	}
 	return webhook.Run(ctx, f.opts)
 }

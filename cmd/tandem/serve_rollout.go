@@ -60,10 +60,7 @@ func (f *serveRolloutFlags) controller(cluster *rest.Config, leaseNamespace stri
 	if f.interval <= 0 || f.timeout <= 0 {
 		return nil, fmt.Errorf("--rollout-interval and --rollout-timeout must be positive, not %s and %s", f.interval, f.timeout)
 	}
-	// The pace of audit and rollout, which read many pods and owners in a row.
-	paced := rest.CopyConfig(cluster)
-	paced.QPS, paced.Burst = auditQPS, auditBurst
-	client, err := kubernetes.NewForConfig(paced)
+	client, err := pacedClient(cluster)
 	if err != nil {
 		return nil, err
 	}
@@ -77,4 +74,31 @@ func (f *serveRolloutFlags) controller(cluster *rest.Config, leaseNamespace stri
 		Timeout:       f.timeout,
 		SelfNamespace: leaseNamespace, SelfName: self,
 	})
+}
+
+// pacedClient is a client at the pace of audit and rollout, which read many pods and
+// owners in a row.
+func pacedClient(cluster *rest.Config) (*kubernetes.Clientset, error) {
+	paced := rest.CopyConfig(cluster)
+	paced.QPS, paced.Burst = auditQPS, auditBurst
+	return kubernetes.NewForConfig(paced)
+}
+
+// announcer makes what announces, on this replica's pod, the configuration it serves,
+// for the leader's restarts to wait for; nil without --rollout. Every replica runs one,
+// not only the leader: the leader waits for all of them.
+func (f *serveRolloutFlags) announcer(cluster *rest.Config, leaseFlag string, log *slog.Logger) (*autorollout.Announcer, error) {
+	if !f.enabled || cluster == nil {
+		return nil, nil
+	}
+	namespace, _, err := auditLease(leaseFlag)
+	if err != nil {
+		return nil, err
+	}
+	client, err := kubernetes.NewForConfig(cluster)
+	if err != nil {
+		return nil, err
+	}
+	self, _ := os.Hostname()
+	return autorollout.NewAnnouncer(client, namespace, self, log), nil
 }

@@ -76,6 +76,10 @@ type Controller struct {
 	failure  *failure
 	lastFail time.Time
 	pods     map[types.UID]*corev1.Pod
+	// restarted are the owners this leader restarted, with the configuration it was for.
+	restarted map[rollout.Ref]string
+	// servedSince is the configuration every ready replica served at the last check.
+	servedSince string
 	// moved are the pods this pass's step changed: no longer pending.
 	moved  map[types.UID]bool
 	self   *corev1.Pod
@@ -126,7 +130,7 @@ func (c *Controller) Run(ctx context.Context, view audit.View) {
 // function it returns ends the term: it stops the recorder and the series.
 func (c *Controller) begin(ctx context.Context) func() {
 	events, stop := c.recorder(ctx)
-	c.events, c.pods = events, map[types.UID]*corev1.Pod{}
+	c.events, c.pods, c.restarted = events, map[types.UID]*corev1.Pod{}, map[rollout.Ref]string{}
 	c.log.Info("leading the rollout", "settings", c.opts.Settings.String())
 	return func() {
 		stop()
@@ -162,7 +166,7 @@ func (c *Controller) pass(ctx context.Context, view audit.View, cl rollout.Clust
 	if why != "" || ctx.Err() != nil {
 		return
 	}
-	if s, ok := c.next(ctx, plan); ok {
+	if s, ok := c.next(ctx, plan); ok && c.failure == nil {
 		c.run(ctx, s)
 		c.publish(plan, false, c.failure != nil)
 	}

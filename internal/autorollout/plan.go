@@ -74,9 +74,30 @@ func (c *Controller) read(ctx context.Context, m *metav1.PartialObjectMetadata) 
 	return p, nil
 }
 
-// next picks the step of this pass; see Settings.next.
+// next picks the step of this pass (see Settings.next). A restart waits for the owner's
+// own rollout, and for Tandem's replicas to serve the configuration; an owner this
+// leader restarted already for it, whose pods still need it, halts the rollout instead.
 func (c *Controller) next(ctx context.Context, plan *rollout.Plan) (step, bool) {
-	return c.opts.next(plan, func(owner rollout.Ref) bool { return c.busy(ctx, owner) })
+	var replicas *string
+	return c.opts.next(plan, func(owner rollout.Ref) bool {
+		switch {
+		case c.busy(ctx, owner):
+			return true
+		case c.restarted[owner] == c.digest:
+			c.didNotTake(ctx, plan, owner)
+			return true
+		case c.failure != nil:
+			return true // halted by the case above, for another owner
+		}
+		if replicas == nil {
+			why := c.replicasServe(ctx)
+			if why != "" {
+				c.log.Info("restarts wait: "+why, "owner", owner.Namespace+"/"+owner.String())
+			}
+			replicas = &why
+		}
+		return *replicas != ""
+	})
 }
 
 // busy says whether the owner is rolling out already (restarted by an earlier step, or

@@ -72,7 +72,9 @@ func TestControllerFollowsItsSettings(t *testing.T) {
 }
 
 // An owner restarted is not restarted again while its own rollout is under way: the
-// old pods, still outdated, are on their way out (a new leader sees the same).
+// old pods, still outdated, are on their way out (a new leader sees the same). Once it is
+// done, pods that still need the configuration halt the rollout rather than restart it
+// once more.
 func TestControllerWaitsForAnOwnersRollout(t *testing.T) {
 	cl := webAt(t, "v1", 2)
 	cfg := testConfig(t, "v1", "b")
@@ -92,9 +94,63 @@ func TestControllerWaitsForAnOwnersRollout(t *testing.T) {
 	if _, err := cl.cs.AppsV1().Deployments("shop").UpdateStatus(context.Background(), d, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// The rollout is done and the pods still carry the old env (the fake cluster does not
+	// recreate them, as a webhook the API server cannot reach would not inject them):
+	// restarting again would do the same. The leader halts instead.
 	ctl.pass(cl)
-	if got := cl.taken(); len(got) != 1 {
-		t.Errorf("once the Deployment's rollout is done, pods still outdated are restarted again: took %+v", got)
+	if got := cl.taken(); len(got) != 0 {
+		t.Errorf("the restart did not take, yet the leader restarted again: %+v", got)
+	}
+	ctl.pass(cl)
+	if got := cl.taken(); len(got) != 0 || !ctl.Controller.shown.halted || ctl.shown()["restart/failed"] != 1 {
+		t.Errorf("took %+v, series %v halted=%v; want a halt with a failed restart", got, ctl.shown(), ctl.Controller.shown.halted)
+	}
+	if got := annotation(t, cl, "web-0"); got != cfg.SHA256 {
+		t.Errorf("the pod's failure record is %q, want %s", got, cfg.SHA256)
+	}
+}
+
+// A restart waits until every ready Tandem replica announces the configuration being
+// rolled out, and one interval more; replicas not ready do not count.
+func TestControllerRestartsWaitForTandemsReplicas(t *testing.T) {
+	cl := webAt(t, "v1", 2)
+	cfg := testConfig(t, "v1", "b")
+	cl.deployment("tandem-system", "tandem", 0, nil)
+	d, _ := cl.cs.AppsV1().Deployments("tandem-system").Get(context.Background(), "tandem", metav1.GetOptions{})
+	d.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "tandem"}}
+	if _, err := cl.cs.AppsV1().Deployments("tandem-system").Update(context.Background(), d, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	replica := func(name string, ready bool, serves string) {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "tandem-system", Name: name, Labels: map[string]string{"app": "tandem"},
+			Annotations: map[string]string{ServedKey: serves}, OwnerReferences: controlledBy("apps/v1", "ReplicaSet", "tandem-1")}}
+		status := corev1.ConditionFalse
+		if ready {
+			status = corev1.ConditionTrue
+		}
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: status}}
+		cl.add(p)
+	}
+	replica("tandem-a", true, cfg.SHA256)
+	replica("tandem-b", true, "an-older-one")
+	replica("tandem-c", false, "") // starting: the Service does not send it requests yet
+	ctl := cl.controller(&cfg, func(o *Options) {
+		o.Restart = true
+		o.SelfNamespace, o.SelfName = "tandem-system", "tandem-a"
+	})
+	ctl.pass(cl)
+	ctl.pass(cl)
+	if got := cl.taken(); len(got) != 0 {
+		t.Fatalf("restarted while replica tandem-b serves another configuration: %+v", got)
+	}
+	cl.update("tandem-system", "tandem-b", func(p *corev1.Pod) { p.Annotations[ServedKey] = cfg.SHA256 })
+	ctl.pass(cl)
+	if got := cl.taken(); len(got) != 0 {
+		t.Fatalf("restarted at once when the replicas caught up; want one interval more: %+v", got)
+	}
+	ctl.pass(cl)
+	if got := cl.taken(); len(got) != 1 || !got[0].restart {
+		t.Errorf("every ready replica serves the configuration for two passes, yet took %+v; want the restart", got)
 	}
 }
 

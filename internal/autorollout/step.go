@@ -51,12 +51,13 @@ func (c *Controller) run(ctx context.Context, s step) {
 		}
 	}
 	if restarted > 0 {
-		c.restarted(ctx, o)
+		c.restarted[o.Owner] = c.digest
+		c.tellRestarted(ctx, o)
 	}
 }
 
-// restarted tells of an owner restarted, with the changes that made it necessary.
-func (c *Controller) restarted(ctx context.Context, o rollout.OwnerPlan) {
+// tellRestarted tells of an owner restarted, with the changes that made it necessary.
+func (c *Controller) tellRestarted(ctx context.Context, o rollout.OwnerPlan) {
 	seen := map[string]bool{}
 	var why []string
 	for _, r := range o.Pods {

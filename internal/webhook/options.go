@@ -67,6 +67,10 @@ type Options struct {
 	// default 30 s a pod is given to stop.
 	ShutdownTimeout time.Duration
 
+	// OnConfig, when set, is called with each configuration as it starts serving: the
+	// first, and each reload. It runs on the reloading goroutine and must not block.
+	OnConfig func(*config.Config)
+
 	// Collectors are served on /metrics beside the server's own metrics, from the same
 	// registry: what other parts of the process compute (the audit's gauges).
 	Collectors []prometheus.Collector

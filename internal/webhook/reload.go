@@ -15,10 +15,11 @@ import (
 // next request gets the new one. A version that fails to load is logged and counted, and
 // the last good configuration keeps serving.
 type configReloader struct {
-	path    string
-	current *atomic.Pointer[config.Config]
-	metrics *metrics
-	log     *slog.Logger
+	path     string
+	onConfig func(*config.Config)
+	current  *atomic.Pointer[config.Config]
+	metrics  *metrics
+	log      *slog.Logger
 	// last identifies what the previous attempt saw, so that the periodic check and
 	// unrelated events in the directory neither reload nor report the same file twice.
 	last fingerprint
@@ -48,6 +49,9 @@ func (r *configReloader) reload() {
 	}
 	r.current.Store(cfg)
 	r.metrics.observeConfigReload(cfg)
+	if r.onConfig != nil {
+		r.onConfig(cfg)
+	}
 	r.log.Info("configuration loaded", "file", r.path, "sha256", cfg.SHA256, "sidecars", cfg.Names())
 }
 

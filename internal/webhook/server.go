@@ -72,11 +72,14 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s.clientCA = clientCA
 	s.tls = tlsConfig
 	if opts.ConfigFile != "" {
-		s.reloader = &configReloader{path: opts.ConfigFile, current: &s.config, metrics: s.metrics, log: s.log}
+		s.reloader = &configReloader{path: opts.ConfigFile, onConfig: opts.OnConfig, current: &s.config, metrics: s.metrics, log: s.log}
 		s.reloader.reload()
 	} else {
 		s.config.Store(opts.Config)
 		s.metrics.observeConfig(opts.Config)
+		if opts.OnConfig != nil {
+			opts.OnConfig(opts.Config)
+		}
 		s.log.Info("configuration loaded; it is not a file, so it is never reloaded", "source", opts.Config.Source, "sha256", opts.Config.SHA256, "sidecars", opts.Config.Names())
 	}
 	namespaces, native, err := s.connect(ctx)

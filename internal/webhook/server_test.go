@@ -8,10 +8,12 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
+	"github.com/tandem-io/tandem/internal/config"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -136,7 +138,14 @@ func TestServerKeepsTheLastGoodConfigAndTakesTheNextGoodOne(t *testing.T) {
 	}
 	volume := &secretVolume{dir: t.TempDir()}
 	volume.write(t, map[string][]byte{"config.yaml": good})
-	ts := startServer(t, Options{ConfigFile: volume.path("config.yaml")}, nil)
+	var mu sync.Mutex
+	var announced []string // what OnConfig was told, in order
+	onConfig := func(cfg *config.Config) {
+		mu.Lock()
+		defer mu.Unlock()
+		announced = append(announced, cfg.SHA256)
+	}
+	ts := startServer(t, Options{ConfigFile: volume.path("config.yaml"), OnConfig: onConfig}, nil)
 	client := ts.pki.client(false)
 	injected := func(sidecar string) bool {
 		status, body := ts.admit(t, client, podReview(pod(asks(sidecar), nil, "app")))
@@ -179,6 +188,12 @@ func TestServerKeepsTheLastGoodConfigAndTakesTheNextGoodOne(t *testing.T) {
 	sum := sha256.Sum256(good)
 	if _, found := ts.metricIfPresent(t, `tandem_config_info{sha256="`+hex.EncodeToString(sum[:])+`"}`); found {
 		t.Error("tandem_config_info still has a series for the configuration replaced")
+	}
+	next := sha256.Sum256(configWithExtra(t))
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{hex.EncodeToString(sum[:]), hex.EncodeToString(next[:])}; !slices.Equal(announced, want) {
+		t.Errorf("OnConfig was told %v, want the two good configurations %v", announced, want)
 	}
 }
 
