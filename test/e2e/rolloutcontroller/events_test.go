@@ -98,7 +98,12 @@ func uids(pods []corev1.Pod) []types.UID {
 func describeEvents(evs []corev1.Event) string {
 	var lines []string
 	for _, e := range evs {
-		lines = append(lines, fmt.Sprintf("  %s %s/%s (uid %s) %s %s x%d from %s/%s: %s", e.LastTimestamp.Format(time.TimeOnly),
+		// Events written through events.k8s.io carry only an event time.
+		at := e.LastTimestamp.Time
+		if at.IsZero() {
+			at = e.EventTime.Time
+		}
+		lines = append(lines, fmt.Sprintf("  %s %s/%s (uid %s) %s %s x%d from %s/%s: %s", at.Format(time.TimeOnly),
 			e.InvolvedObject.Kind, e.InvolvedObject.Name, e.InvolvedObject.UID, e.Type, e.Reason, e.Count,
 			e.ReportingController, e.Source.Component, e.Message))
 	}
