@@ -50,7 +50,7 @@ func TestAuditExitsWith2WhenItCannotSay(t *testing.T) {
 	}
 }
 
-// Audit flags of serve that cannot work are refused before anything starts.
+// Audit and rollout flags of serve that cannot work are refused before anything starts.
 func TestServeRefusesAuditFlagsThatCannotWork(t *testing.T) {
 	kubeconfig := writeKubeconfig(t)
 	certs := []string{"--tls-cert-file", "tls.crt", "--tls-key-file", "tls.key", "--config", "builtin:example"}
@@ -62,6 +62,13 @@ func TestServeRefusesAuditFlagsThatCannotWork(t *testing.T) {
 		"no cluster":            {[]string{"--audit-interval", "1m"}, "--audit-interval needs a cluster"},
 		"a bare Lease name":     {[]string{"--audit-interval", "1m", "--kubeconfig", kubeconfig, "--audit-lease", "tandem-audit"}, `--audit-lease must be NAMESPACE/NAME, not "tandem-audit"`},
 		"a Lease name too deep": {[]string{"--audit-interval", "1m", "--kubeconfig", kubeconfig, "--audit-lease", "a/b/c"}, `--audit-lease must be NAMESPACE/NAME, not "a/b/c"`},
+		"rollout, no cluster":   {[]string{"--rollout"}, "--rollout needs a cluster"},
+		"rollout, a bare Lease": {[]string{"--rollout", "--kubeconfig", kubeconfig, "--audit-lease", "x"}, `--audit-lease must be NAMESPACE/NAME, not "x"`},
+		"rollout, zero unavailable": {[]string{"--rollout", "--kubeconfig", kubeconfig, "--audit-lease", "a/b", "--rollout-max-unavailable", "0"},
+			`--rollout-max-unavailable must be a count of pods (1, 2, …) or a percentage of an owner's pods (1% to 100%), not "0"`},
+		"rollout, a zero interval": {[]string{"--rollout", "--kubeconfig", kubeconfig, "--audit-lease", "a/b", "--rollout-interval", "0s"},
+			"--rollout-interval and --rollout-timeout must be positive, not 0s and 5m0s"},
+		"a rollout flag without --rollout": {[]string{"--kubeconfig", kubeconfig, "--rollout-restart"}, "--rollout-restart does nothing without --rollout"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, _, err := run(t, "", append(append([]string{"serve"}, certs...), tc.args...)...)

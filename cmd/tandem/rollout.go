@@ -159,7 +159,7 @@ func (f *rolloutFlags) check() (rollout.Options, error) {
 	if err := rollout.ParseOwner(f.sel.Owner); err != nil {
 		return rollout.Options{}, err
 	}
-	mu, err := rollout.ParseMaxUnavailable(f.maxUnavailable)
+	mu, err := rollout.ParseMaxUnavailable("--max-unavailable", f.maxUnavailable)
 	if err != nil {
 		return rollout.Options{}, err
 	}

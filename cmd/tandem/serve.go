@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
@@ -32,6 +33,7 @@ type serveFlags struct {
 	logLevel      string
 	auditInterval time.Duration
 	auditLease    string
+	rollout       serveRolloutFlags
 }
 
 func newServeCommand() *cobra.Command {
@@ -49,6 +51,9 @@ so. See docs/operations.md.`,
 		Example: "  tandem serve --config examples/config.yaml --tls-cert-file tls.crt --tls-key-file tls.key",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.rollout.check(cmd.Flags()); err != nil {
+				return err
+			}
 			return runServe(&f)
 		},
 	}
@@ -70,7 +75,8 @@ so. See docs/operations.md.`,
 	flags.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 25*time.Second, "on SIGTERM, wait this long at most for requests in flight")
 	flags.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	flags.DurationVar(&f.auditInterval, "audit-interval", 0, "count pods that lack sidecars they asked for or carry outdated ones this often, for the tandem_pods_*_sidecars metrics, on the replica holding --audit-lease (0: off)")
-	flags.StringVar(&f.auditLease, "audit-lease", "", "NAMESPACE/NAME of the Lease that elects the replica counting for --audit-interval (default: the pod's namespace, and tandem-audit)")
+	flags.StringVar(&f.auditLease, "audit-lease", "", "NAMESPACE/NAME of the Lease that elects the replica counting for --audit-interval and rolling out with --rollout (default: the pod's namespace, and tandem-audit)")
+	f.rollout.register(flags)
 	return cmd
 }
 
@@ -116,7 +122,7 @@ func runServe(f *serveFlags) error {
 		go certs.Run(ctx)
 	}
 	if auditor != nil {
-		f.opts.Collectors = append(f.opts.Collectors, auditor)
+		f.opts.Collectors = append(f.opts.Collectors, auditor.collectors...)
 		auditCtx, stopAudit := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		// Waiting lets the Lease go before the process exits, so that another replica
@@ -180,16 +186,28 @@ const defaultAuditLease = "tandem-audit"
 // serviceAccountNamespace is where the kubelet writes the pod's namespace.
 const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
-// newAuditMonitor makes the monitor behind --audit-interval; nil when it is off.
-func newAuditMonitor(f *serveFlags, cluster *rest.Config, log *slog.Logger) (*audit.Monitor, error) {
+// leader is the audit's Monitor, which runs the rollout controller as a task when
+// --rollout is on, and the collectors of both.
+type leader struct {
+	*audit.Monitor
+	collectors []prometheus.Collector
+}
+
+// newAuditMonitor makes the monitor behind --audit-interval and --rollout; nil when both
+// are off.
+func newAuditMonitor(f *serveFlags, cluster *rest.Config, log *slog.Logger) (*leader, error) {
 	if f.auditInterval < 0 {
 		return nil, fmt.Errorf("--audit-interval must not be negative")
 	}
-	if f.auditInterval == 0 {
+	if f.auditInterval == 0 && !f.rollout.enabled {
 		return nil, nil
 	}
 	if cluster == nil {
-		return nil, fmt.Errorf("--audit-interval needs a cluster: --kubeconfig, or run in a pod")
+		flag := "--audit-interval"
+		if f.rollout.enabled {
+			flag = "--rollout"
+		}
+		return nil, fmt.Errorf("%s needs a cluster: --kubeconfig, or run in a pod", flag)
 	}
 	namespace, name, err := auditLease(f.auditLease)
 	if err != nil {
@@ -207,16 +225,34 @@ func newAuditMonitor(f *serveFlags, cluster *rest.Config, log *slog.Logger) (*au
 	if err != nil {
 		return nil, err
 	}
-	// The audit reads the file at each count rather than sharing the server's copy, so
-	// that it follows the same reloads; the embedded default never changes.
+	// The audit and the rollout read the file at each pass rather than sharing the
+	// server's copy, so that they follow the same reloads; the embedded default never
+	// changes.
 	current := func() (*config.Config, error) { return config.Load(f.opts.ConfigFile) }
 	if f.opts.ConfigFile == "" {
 		current = func() (*config.Config, error) { return f.opts.Config, nil }
 	}
-	return audit.NewMonitor(audit.MonitorOptions{
+	l := &leader{}
+	var tasks []audit.Task
+	ctl, err := f.rollout.controller(cluster, namespace, current, log)
+	if err != nil {
+		return nil, err
+	}
+	if ctl != nil {
+		tasks = append(tasks, ctl.Run)
+		l.collectors = append(l.collectors, ctl)
+	}
+	l.Monitor, err = audit.NewMonitor(audit.MonitorOptions{
 		Metadata: meta, Leases: leases.CoordinationV1(), LeaseNamespace: namespace, LeaseName: name,
-		Identity: identity, Interval: f.auditInterval, Config: current, Log: log,
+		Identity: identity, Interval: f.auditInterval, Config: current, Log: log, Tasks: tasks,
 	})
+	if err != nil {
+		return nil, err
+	}
+	if f.auditInterval > 0 {
+		l.collectors = append(l.collectors, l.Monitor)
+	}
+	return l, nil
 }
 
 // auditLease parses --audit-lease; its namespace defaults to the pod's, from

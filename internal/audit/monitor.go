@@ -24,7 +24,8 @@ import (
 	"github.com/tandem-io/tandem/internal/inject"
 )
 
-// MonitorOptions configure a Monitor. Every field is required.
+// MonitorOptions configure a Monitor. Every field is required but Tasks, and Interval
+// when there are Tasks.
 type MonitorOptions struct {
 	// Metadata lists and watches the metadata of pods and namespaces.
 	Metadata metadata.Interface
@@ -34,8 +35,13 @@ type MonitorOptions struct {
 	LeaseNamespace, LeaseName string
 	// Identity is this replica in the Lease; it must differ between replicas.
 	Identity string
-	// Interval is how often the counts are computed.
+	// Interval is how often the counts are computed; 0 computes none, for a Monitor that
+	// runs only Tasks.
 	Interval time.Duration
+	// Tasks run while this replica leads, each in its own goroutine, on what the
+	// informers hold, until their context ends. The Lease is held until every task has
+	// returned, so that the next leader never starts while one still has work under way.
+	Tasks []Task
 	// Config returns the configuration to audit against. It is called at each
 	// computation, so that it follows a file the server reloads; when it fails, the last
 	// configuration it returned is used.
@@ -51,7 +57,7 @@ func (o *MonitorOptions) validate() error {
 	if o.LeaseNamespace == "" || o.LeaseName == "" || o.Identity == "" {
 		errs = append(errs, errors.New("audit: the Lease's namespace and name, and this replica's identity, are required"))
 	}
-	if o.Interval <= 0 {
+	if o.Interval < 0 || o.Interval == 0 && len(o.Tasks) == 0 {
 		errs = append(errs, errors.New("audit: the interval must be positive"))
 	}
 	return errors.Join(errs...)
@@ -172,36 +178,46 @@ func (m *Monitor) elector(led chan<- context.Context) (*leaderelection.LeaderEle
 }
 
 // term runs one election: it waits for the Lease, leads while it holds it, and returns
-// when it loses it or ctx is done.
+// when it loses it or ctx is done. The election runs on a context of its own, ended only
+// once leading has stopped: a task finishing a step after ctx is done keeps the Lease
+// until it returns.
 func (m *Monitor) term(ctx context.Context) error {
 	led := make(chan context.Context, 1)
 	le, err := m.elector(led)
 	if err != nil {
 		return err
 	}
+	election, endElection := context.WithCancel(context.WithoutCancel(ctx))
+	defer endElection()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		le.Run(ctx)
+		le.Run(election)
 	}()
 	select {
 	case leading := <-led:
 		m.log.Info("leading the audit", "lease", m.opts.LeaseNamespace+"/"+m.opts.LeaseName, "identity", m.opts.Identity)
-		m.lead(leading)
+		work, stop := context.WithCancel(leading)
+		stopWithCtx := context.AfterFunc(ctx, stop)
+		m.lead(work)
+		stopWithCtx()
+		stop()
 		m.log.Info("no longer leading the audit", "lease", m.opts.LeaseNamespace+"/"+m.opts.LeaseName)
 	case <-done:
+	case <-ctx.Done():
 	}
+	endElection()
 	<-done
 	return nil
 }
 
-// lead watches pods and namespaces and computes the counts every Interval until ctx, the
-// term's, is done.
+// lead watches pods and namespaces, computes the counts every Interval and runs the
+// tasks, until ctx, the term's, is done.
 func (m *Monitor) lead(ctx context.Context) {
 	pods := podInformer(m.opts.Metadata)
 	namespaces := metadatainformer.NewFilteredMetadataInformer(m.opts.Metadata, namespacesResource, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
 	// It cannot fail before the informer runs.
-	_ = namespaces.SetTransform(keepNameAndLabels)
+	_ = namespaces.SetTransform(keepNameAndTandemKeys)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { pods.RunWithContext(ctx) })
@@ -210,10 +226,18 @@ func (m *Monitor) lead(ctx context.Context) {
 	if !cache.WaitForCacheSync(ctx.Done(), pods.HasSynced, namespaces.HasSynced) {
 		return
 	}
+	view := View{pods: pods.GetStore(), namespaces: namespaces.GetStore()}
+	for _, task := range m.opts.Tasks {
+		wg.Go(func() { task(ctx, view) })
+	}
+	if m.opts.Interval == 0 {
+		<-ctx.Done()
+		return
+	}
 	tick := time.NewTicker(m.opts.Interval)
 	defer tick.Stop()
 	for {
-		m.compute(ctx, pods.GetStore(), namespaces.GetStore())
+		m.compute(ctx, view)
 		select {
 		case <-ctx.Done():
 			return
@@ -223,7 +247,7 @@ func (m *Monitor) lead(ctx context.Context) {
 }
 
 // compute counts from the informers' stores, without a call to the API server.
-func (m *Monitor) compute(ctx context.Context, pods, namespaces cache.Store) {
+func (m *Monitor) compute(ctx context.Context, view View) {
 	cfg, err := m.opts.Config()
 	if err == nil {
 		m.lastConfig = cfg
@@ -237,14 +261,7 @@ func (m *Monitor) compute(ctx context.Context, pods, namespaces cache.Store) {
 		m.log.Warn("configuration rejected; auditing against the last good one", "error", err.Error())
 	}
 	start := time.Now()
-	c := count(pods.List(), func(name string) inject.Namespace {
-		if obj, ok, _ := namespaces.GetByKey(name); ok {
-			if ns, ok := obj.(*metav1.PartialObjectMetadata); ok {
-				return inject.Namespace{Name: name, Labels: ns.Labels, LabelsKnown: true}
-			}
-		}
-		return inject.Namespace{Name: name}
-	}, cfg)
+	c := count(view.pods.List(), view.Namespace, cfg)
 	if m.publish(ctx, c) {
 		m.log.Info("pods audited", "pods", c.pods, "podsMissingSidecars", c.podsMissing,
 			"podsWithOutdatedSidecars", c.podsOutdated, "took", time.Since(start).String())
@@ -318,7 +335,7 @@ func podInformer(client metadata.Interface) cache.SharedIndexInformer {
 }
 
 // keepAuditFields strips a pod to what an audit reads before the informer stores it: its
-// name and namespace, whether it is being deleted, and its tandem.io/ labels and
+// name, namespace and UID, whether it is being deleted, and its tandem.io/ labels and
 // annotations. The rest of a pod's metadata (managedFields alone are kilobytes) would be
 // most of the informer's memory.
 func keepAuditFields(obj any) (any, error) {
@@ -327,7 +344,7 @@ func keepAuditFields(obj any) (any, error) {
 		return obj, nil
 	}
 	return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{
-		Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion, DeletionTimestamp: m.DeletionTimestamp,
+		Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion, DeletionTimestamp: m.DeletionTimestamp,
 		Labels: tandemKeys(m.Labels), Annotations: tandemKeys(m.Annotations),
 	}}, nil
 }
@@ -357,13 +374,14 @@ func tandemKeys(m map[string]string) map[string]string {
 	return out
 }
 
-// keepNameAndLabels strips a namespace to its name and labels before it is stored.
-func keepNameAndLabels(obj any) (any, error) {
+// keepNameAndTandemKeys strips a namespace to its name, labels and tandem.io/
+// annotations (a pause of the rollout) before it is stored.
+func keepNameAndTandemKeys(obj any) (any, error) {
 	m, ok := obj.(*metav1.PartialObjectMetadata)
 	if !ok {
 		return obj, nil
 	}
 	return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{
-		Name: m.Name, Labels: m.Labels, ResourceVersion: m.ResourceVersion,
+		Name: m.Name, Labels: m.Labels, Annotations: tandemKeys(m.Annotations), ResourceVersion: m.ResourceVersion,
 	}}, nil
 }

@@ -107,10 +107,10 @@ func TestKeepAuditFieldsKeepsWhatTheAuditReads(t *testing.T) {
 				t.Fatal(err)
 			}
 			kept := obj.(*metav1.PartialObjectMetadata)
-			if kept.Name != pod.Name || kept.Namespace != pod.Namespace || !kept.DeletionTimestamp.Equal(pod.DeletionTimestamp) {
+			if kept.Name != pod.Name || kept.Namespace != pod.Namespace || kept.UID != pod.UID || !kept.DeletionTimestamp.Equal(pod.DeletionTimestamp) {
 				t.Errorf("identity lost: %+v", kept.ObjectMeta)
 			}
-			if kept.OwnerReferences != nil || kept.ManagedFields != nil || kept.UID != "" {
+			if kept.OwnerReferences != nil || kept.ManagedFields != nil {
 				t.Errorf("kept more than the audit reads: %+v", kept.ObjectMeta)
 			}
 			for _, m := range []map[string]string{kept.Labels, kept.Annotations} {
@@ -418,5 +418,50 @@ func TestMonitorRunReturnsAnErrorForAnElectionThatCannotRun(t *testing.T) {
 	err = m.Run(t.Context())
 	if err == nil || !strings.Contains(err.Error(), "the Lease ns/l") {
 		t.Fatalf("Run with an impossible election: %v; want an error naming the Lease", err)
+	}
+}
+
+// A task runs while its replica leads, on the informers' view; when the replica is
+// stopped in the middle of a task's step, the Lease stays held until the task returns,
+// so that no other replica starts work meanwhile; then it is let go.
+func TestMonitorHoldsTheLeaseUntilTasksReturn(t *testing.T) {
+	cfg := testConfig(t)
+	leases := fake.NewClientset().CoordinationV1()
+	seen := make(chan int, 1)
+	stepping, finish := make(chan struct{}), make(chan struct{})
+	task := func(ctx context.Context, view View) {
+		eventually(t, "the view holds the pods", func() bool { return len(view.Pods()) == 3 })
+		seen <- len(view.Pods())
+		<-ctx.Done()
+		close(stepping)
+		<-finish // a step under way when the term ends
+	}
+	m, err := NewMonitor(MonitorOptions{
+		Metadata: shopPods(t), Leases: leases, LeaseNamespace: "shop", LeaseName: "tandem-audit",
+		Identity: "first", Config: fixed(cfg), Tasks: []Task{task},
+		Log: slog.New(slog.NewJSONHandler(&syncBuffer{}, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.election = fastElection
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = m.Run(ctx)
+	}()
+	if n := <-seen; n != 3 {
+		t.Fatalf("the task saw %d pods, want 3", n)
+	}
+	cancel()
+	<-stepping
+	if h := holder(t, leases); h != "first" {
+		t.Errorf("while the task finishes its step the Lease is held by %q, want first", h)
+	}
+	close(finish)
+	<-done
+	if h := holder(t, leases); h != "" {
+		t.Errorf("after the task returned the Lease is still held by %q", h)
 	}
 }

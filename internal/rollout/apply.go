@@ -40,10 +40,10 @@ type Options struct {
 // which pod and why.
 var ErrFailed = errors.New("the rollout stopped at a failure")
 
-// ParseMaxUnavailable reads --max-unavailable: a count of at least 1, or a percentage
-// from 1% to 100%.
-func ParseMaxUnavailable(s string) (intstr.IntOrString, error) {
-	bad := fmt.Errorf("--max-unavailable must be a count of pods (1, 2, …) or a percentage of an owner's pods (1%% to 100%%), not %q", s)
+// ParseMaxUnavailable reads the value of flag (--max-unavailable): a count of at least
+// 1, or a percentage from 1% to 100%.
+func ParseMaxUnavailable(flag, s string) (intstr.IntOrString, error) {
+	bad := fmt.Errorf("%s must be a count of pods (1, 2, …) or a percentage of an owner's pods (1%% to 100%%), not %q", flag, s)
 	if p, ok := strings.CutSuffix(s, "%"); ok {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 100 {
@@ -58,8 +58,8 @@ func ParseMaxUnavailable(s string) (intstr.IntOrString, error) {
 	return intstr.FromInt32(int32(min(n, 1<<30))), nil
 }
 
-// batchSize is how many of an owner's total pods go at once.
-func batchSize(v intstr.IntOrString, total int) int {
+// BatchSize is how many of an owner's total pods go at once.
+func BatchSize(v intstr.IntOrString, total int) int {
 	n, err := intstr.GetScaledValueFromIntOrPercent(&v, total, false)
 	if err != nil {
 		return 1
@@ -76,7 +76,7 @@ func Apply(ctx context.Context, client kubernetes.Interface, plan *Plan, opts Op
 	var inPlace, restarts []*OwnerPlan
 	for i := range plan.Owners {
 		o := &plan.Owners[i]
-		restartable := restartsThroughTemplate(o.Owner)
+		restartable := RestartsThroughTemplate(o.Owner)
 		if opts.Restart && o.has(ActionRestart) {
 			restarts = append(restarts, o)
 		}
@@ -172,7 +172,7 @@ func (a *applier) inPlace(o *OwnerPlan) {
 			todo = append(todo, &o.Pods[i])
 		}
 	}
-	size := batchSize(a.opts.MaxUnavailable, o.Total)
+	size := BatchSize(a.opts.MaxUnavailable, o.Total)
 	for i := 0; i < len(todo); i += size {
 		if i > 0 && !a.sleep(a.opts.Interval) || a.stopped() {
 			return

@@ -37,17 +37,17 @@ func TestParseMaxUnavailable(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			v, err := ParseMaxUnavailable(c.value)
+			v, err := ParseMaxUnavailable("--max-unavailable", c.value)
 			if c.of10 == 0 {
-				if err == nil {
-					t.Errorf("%q accepted as %v", c.value, v)
+				if err == nil || !strings.HasPrefix(err.Error(), "--max-unavailable must be") {
+					t.Errorf("%q accepted as %v, or refused without naming the flag: %v", c.value, v, err)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got10, got3 := batchSize(v, 10), batchSize(v, 3); got10 != c.of10 || got3 != c.of3 {
+			if got10, got3 := BatchSize(v, 10), BatchSize(v, 3); got10 != c.of10 || got3 != c.of3 {
 				t.Errorf("batches of %d and %d pods; want %d and %d", got10, got3, c.of10, c.of3)
 			}
 		})
@@ -72,7 +72,7 @@ func fleet(t *testing.T, n int, plan func(*corev1.Pod, Owner) PodPlan, extra ...
 }
 
 func testOptions(maxUnavailable string) Options {
-	mu, _ := ParseMaxUnavailable(maxUnavailable)
+	mu, _ := ParseMaxUnavailable("--max-unavailable", maxUnavailable)
 	return Options{MaxUnavailable: mu, Timeout: 10 * time.Second, Poll: time.Millisecond, Restart: true}
 }
 

@@ -72,35 +72,62 @@ func Gather(ctx context.Context, client kubernetes.Interface, cfg *config.Config
 	if err != nil {
 		return nil, err
 	}
-	owners := newOwners(client)
-	plan := &Plan{Cluster: cl, Counts: map[Action]int{}}
-	byOwner := map[Ref]*OwnerPlan{}
+	p := NewPlanner(client, cfg, cl, sel)
 	err = listPods(ctx, client, sel, func(pod *corev1.Pod) error {
-		if pod.DeletionTimestamp != nil {
-			return nil // on its way out
-		}
 		ns, ok := namespaces[pod.Namespace]
 		if !ok { // created after the namespaces were listed
 			ns = namespace{Namespace: inject.Namespace{Name: pod.Namespace}}
 		}
-		owner, err := owners.of(ctx, pod)
-		if err != nil {
-			return err
-		}
-		if !sel.ownerMatches(owner.Ref) {
-			return nil
-		}
-		if ns.paused && !owner.Paused {
-			owner.Paused, owner.PausedBy = true, "namespace "+pod.Namespace
-		}
-		plan.add(sel.only(pod, planPod(pod, ns.Namespace, owner, cfg, cl)), byOwner)
-		return nil
+		return p.Add(ctx, pod, ns.Namespace, ns.paused)
 	})
 	if err != nil {
 		return nil, err
 	}
-	plan.group(byOwner)
-	return plan, nil
+	return p.Plan(), nil
+}
+
+// Planner plans pods one at a time against one configuration, reading each owner once:
+// Gather gives it every pod it lists, and the rollout controller the pods its informer
+// finds outdated.
+type Planner struct {
+	owners  *owners
+	cfg     *config.Config
+	sel     Selection
+	plan    *Plan
+	byOwner map[Ref]*OwnerPlan
+}
+
+// NewPlanner returns a Planner of the pods sel selects, on a cluster with cl's features.
+func NewPlanner(client kubernetes.Interface, cfg *config.Config, cl Cluster, sel Selection) *Planner {
+	return &Planner{owners: newOwners(client), cfg: cfg, sel: sel,
+		plan: &Plan{Cluster: cl, Counts: map[Action]int{}}, byOwner: map[Ref]*OwnerPlan{}}
+}
+
+// Add plans pod, in namespace ns (nsPaused when it carries the rollout's pause), unless
+// it is being deleted or its owner is not the one selected.
+func (p *Planner) Add(ctx context.Context, pod *corev1.Pod, ns inject.Namespace, nsPaused bool) error {
+	if pod.DeletionTimestamp != nil {
+		return nil // on its way out
+	}
+	owner, err := p.owners.of(ctx, pod)
+	if err != nil {
+		return err
+	}
+	if !p.sel.ownerMatches(owner.Ref) {
+		return nil
+	}
+	if nsPaused && !owner.Paused {
+		owner.Paused, owner.PausedBy = true, "namespace "+pod.Namespace
+	}
+	p.plan.add(p.sel.only(pod, planPod(pod, ns, owner, p.cfg, p.plan.Cluster)), p.byOwner)
+	p.byOwner[owner.Ref].Replicas = owner.Replicas
+	return nil
+}
+
+// Plan returns the plan of the pods added, grouped by owner.
+func (p *Planner) Plan() *Plan {
+	p.plan.group(p.byOwner)
+	return p.plan
 }
 
 // DetectCluster asks the API server whether it runs native sidecars (by its version)

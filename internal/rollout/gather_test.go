@@ -50,14 +50,14 @@ func TestGatherClimbsToTheOwnerAndReadsPauses(t *testing.T) {
 		return Ref{APIVersion: apiVersion, Kind: kind, Namespace: namespace, Name: name}
 	}
 	want := map[string]Owner{
-		"web-1-a":     {Ref: ref("apps/v1", "Deployment", "shop", "web")},
-		"api-1-a":     {Ref: ref("apps/v1", "Deployment", "shop", "api"), Paused: true, PausedBy: "Deployment api"},
-		"lone-a":      {Ref: ref("apps/v1", "ReplicaSet", "shop", "lone")},
+		"web-1-a":     {Ref: ref("apps/v1", "Deployment", "shop", "web"), Replicas: 2},
+		"api-1-a":     {Ref: ref("apps/v1", "Deployment", "shop", "api"), Paused: true, PausedBy: "Deployment api", Replicas: 2},
+		"lone-a":      {Ref: ref("apps/v1", "ReplicaSet", "shop", "lone"), Replicas: 1},
 		"nightly-1-a": {Ref: ref("batch/v1", "CronJob", "shop", "nightly"), CronJob: true},
-		"db-0":        {Ref: ref("apps/v1", "StatefulSet", "shop", "db"), OnDelete: true},
+		"db-0":        {Ref: ref("apps/v1", "StatefulSet", "shop", "db"), OnDelete: true, Replicas: 1},
 		"gone-a":      {Ref: ref("apps/v1", "ReplicaSet", "shop", "gone")},
 		"debug":       {Ref: ref("v1", "Pod", "shop", "debug"), Paused: true, PausedBy: "Pod debug"},
-		"web-1-b":     {Ref: ref("apps/v1", "Deployment", "frozen", "web"), Paused: true, PausedBy: "namespace frozen"},
+		"web-1-b":     {Ref: ref("apps/v1", "Deployment", "frozen", "web"), Paused: true, PausedBy: "namespace frozen", Replicas: 2},
 	}
 	if diff := cmp.Diff(want, seen.owners); diff != "" {
 		t.Errorf("owners planned with (-want +got):\n%s", diff)

@@ -53,6 +53,12 @@ func (o *owners) of(ctx context.Context, pod *corev1.Pod) (Owner, error) {
 	return f, nil
 }
 
+// OwnerOf returns the top of pod's controller chain, with its pause and update
+// strategy: the pod itself when nothing controls it.
+func OwnerOf(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod) (Owner, error) {
+	return newOwners(client).of(ctx, pod)
+}
+
 // read reads an owner's pause and update strategy. A kind Tandem does not know, or an
 // owner gone since, is taken as neither paused nor OnDelete; the planner decides what
 // to do with its pods.
@@ -63,21 +69,30 @@ func (o *owners) read(ctx context.Context, ref Ref) (Owner, error) {
 	ns, name, opts := ref.Namespace, ref.Name, metav1.GetOptions{}
 	switch {
 	case ref.Is("apps", "Deployment"):
-		obj, err = o.client.AppsV1().Deployments(ns).Get(ctx, name, opts)
+		var d *appsv1.Deployment
+		if d, err = o.client.AppsV1().Deployments(ns).Get(ctx, name, opts); err == nil {
+			obj, f.Replicas = d, replicas(d.Spec.Replicas)
+		}
 	case ref.Is("apps", "StatefulSet"):
 		var s *appsv1.StatefulSet
 		if s, err = o.client.AppsV1().StatefulSets(ns).Get(ctx, name, opts); err == nil {
-			obj, f.OnDelete = s, s.Spec.UpdateStrategy.Type == appsv1.OnDeleteStatefulSetStrategyType
+			obj, f.OnDelete, f.Replicas = s, s.Spec.UpdateStrategy.Type == appsv1.OnDeleteStatefulSetStrategyType, replicas(s.Spec.Replicas)
 		}
 	case ref.Is("apps", "DaemonSet"):
 		var d *appsv1.DaemonSet
 		if d, err = o.client.AppsV1().DaemonSets(ns).Get(ctx, name, opts); err == nil {
-			obj, f.OnDelete = d, d.Spec.UpdateStrategy.Type == appsv1.OnDeleteDaemonSetStrategyType
+			obj, f.OnDelete, f.Replicas = d, d.Spec.UpdateStrategy.Type == appsv1.OnDeleteDaemonSetStrategyType, int(d.Status.DesiredNumberScheduled)
 		}
 	case ref.Is("apps", "ReplicaSet"):
-		obj, err = o.client.AppsV1().ReplicaSets(ns).Get(ctx, name, opts)
+		var r *appsv1.ReplicaSet
+		if r, err = o.client.AppsV1().ReplicaSets(ns).Get(ctx, name, opts); err == nil {
+			obj, f.Replicas = r, replicas(r.Spec.Replicas)
+		}
 	case ref.Is("", "ReplicationController"):
-		obj, err = o.client.CoreV1().ReplicationControllers(ns).Get(ctx, name, opts)
+		var r *corev1.ReplicationController
+		if r, err = o.client.CoreV1().ReplicationControllers(ns).Get(ctx, name, opts); err == nil {
+			obj, f.Replicas = r, replicas(r.Spec.Replicas)
+		}
 	case ref.Is("batch", "Job"):
 		obj, err = o.client.BatchV1().Jobs(ns).Get(ctx, name, opts)
 	case ref.Is("batch", "CronJob"):
@@ -92,6 +107,14 @@ func (o *owners) read(ctx context.Context, ref Ref) (Owner, error) {
 		return Owner{}, fmt.Errorf("reading %s %s/%s: %w", ref.Kind, ns, name, err)
 	}
 	return markPaused(f, obj.GetAnnotations()), nil
+}
+
+// replicas is a spec's replicas: 1 when unset, as the API server defaults it.
+func replicas(n *int32) int {
+	if n == nil {
+		return 1
+	}
+	return int(*n)
 }
 
 // markPaused marks an owner paused by its annotations.

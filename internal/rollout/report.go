@@ -25,8 +25,11 @@ type OwnerPlan struct {
 	Owner Ref `json:"owner"`
 	// Total counts the owner's pods looked at, current ones included: a percentage of
 	// --max-unavailable is of it.
-	Total int         `json:"total"`
-	Pods  []PodResult `json:"pods"`
+	Total int `json:"total"`
+	// Replicas is how many pods the owner wants, 0 when unknown: the rollout controller,
+	// which looks only at outdated pods, takes a percentage of it.
+	Replicas int         `json:"-"`
+	Pods     []PodResult `json:"pods"`
 }
 
 // Outcome is what an applied rollout did to a pod.

@@ -10,15 +10,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
 )
 
 // RestartedAtKey is the pod-template annotation kubectl rollout restart sets: changing
 // the template has the owner replace its pods by its own strategy.
 const RestartedAtKey = "kubectl.kubernetes.io/restartedAt"
 
-// restartsThroughTemplate says whether the owner replaces its pods when its pod
+// RestartsThroughTemplate says whether the owner replaces its pods when its pod
 // template changes.
-func restartsThroughTemplate(ref Ref) bool {
+func RestartsThroughTemplate(ref Ref) bool {
 	return ref.Is("apps", "Deployment") || ref.Is("apps", "StatefulSet") || ref.Is("apps", "DaemonSet")
 }
 
@@ -27,7 +28,7 @@ func restartsThroughTemplate(ref Ref) bool {
 func (a *applier) restart(o *OwnerPlan) {
 	var err error
 	switch ref := o.Owner; {
-	case restartsThroughTemplate(ref):
+	case RestartsThroughTemplate(ref):
 		err = a.restartTemplate(ref)
 		outcome := OutcomeRestarted
 		if err != nil {
@@ -91,7 +92,7 @@ func (a *applier) awaitRollout(ctx context.Context, ref Ref) error {
 	err := wait.PollUntilContextCancel(ctx, a.opts.Poll, true, func(ctx context.Context) (bool, error) {
 		var done bool
 		var err error
-		state, done, err = a.rolloutStatus(ctx, ref)
+		state, done, err = RolloutStatus(ctx, a.client, ref)
 		if err != nil || done {
 			return done, err
 		}
@@ -106,9 +107,10 @@ func (a *applier) awaitRollout(ctx context.Context, ref Ref) error {
 	return err
 }
 
-// rolloutStatus reads the owner and says where its rollout is, and whether it is done.
-func (a *applier) rolloutStatus(ctx context.Context, ref Ref) (string, bool, error) {
-	apps, get := a.client.AppsV1(), metav1.GetOptions{}
+// RolloutStatus reads a Deployment, StatefulSet or DaemonSet and says where its rollout
+// is, and whether it is done, as kubectl rollout status does.
+func RolloutStatus(ctx context.Context, client kubernetes.Interface, ref Ref) (string, bool, error) {
+	apps, get := client.AppsV1(), metav1.GetOptions{}
 	switch ref.Kind {
 	case "Deployment":
 		d, err := apps.Deployments(ref.Namespace).Get(ctx, ref.Name, get)

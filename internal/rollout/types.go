@@ -55,6 +55,9 @@ type Owner struct {
 	OnDelete bool
 	// CronJob is true for a Job a CronJob created.
 	CronJob bool
+	// Replicas is how many pods the owner wants (its spec's replicas; a DaemonSet's
+	// desired count), 0 when unknown.
+	Replicas int
 }
 
 // Cluster is what the planner needs to know of the cluster.

@@ -180,8 +180,8 @@ func TestModeWebhookRendersAsBefore(t *testing.T) {
 
 // Mode policy renders the compiled objects, labelled as the chart's, and the
 // ConfigMap of the configuration they were compiled from, and nothing of the webhook
-// server, whatever else the values enable (ci/: audit, NetworkPolicy, ServiceMonitor,
-// cert-manager); the API server accepts them. Mode auto with every sidecar compiled
+// server, whatever else the values enable (ci/: audit, rollout, NetworkPolicy,
+// ServiceMonitor, cert-manager); the API server accepts them. Mode auto with every sidecar compiled
 // renders the same. Helm 3 renders the same objects.
 func TestModePolicy(t *testing.T) {
 	for _, v := range valueSets(t) {
@@ -216,7 +216,7 @@ func TestModePolicy(t *testing.T) {
 	}
 	t.Run("no webhook part", func(t *testing.T) {
 		// Every switch of a webhook part on at once.
-		args := []string{"--set", "serviceMonitor.enabled=true,networkPolicy.enabled=true,audit.enabled=true,certificates.mode=cert-manager,validation.enabled=true"}
+		args := []string{"--set", "serviceMonitor.enabled=true,networkPolicy.enabled=true,audit.enabled=true,rollout.enabled=true,rollout.restart=true,certificates.mode=cert-manager,validation.enabled=true"}
 		compiled := compilePolicies(t, tandemtest.RepoFile("examples", "config.yaml"))
 		for _, o := range objects(t, render(t, append(args, modeArgs(t, "policy", compiled)...)...)) {
 			if slices.Contains(webhookParts, o.Kind) {

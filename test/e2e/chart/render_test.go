@@ -234,6 +234,10 @@ func TestRenderErrors(t *testing.T) {
 	configFile := func(content string) []string {
 		return []string{"--set-file", "config=" + writeTemp(t, "config.yaml", []byte(content))}
 	}
+	// The rollout's values are read only when it is on.
+	rollout := func(value string) []string {
+		return []string{"--set", "rollout.enabled=true", "--set", value}
+	}
 	cases := []struct {
 		name string
 		args []string
@@ -249,6 +253,15 @@ func TestRenderErrors(t *testing.T) {
 			"certificates.files.secretName is required with certificates.mode=files"},
 		{"certificates.mode files without its CA", []string{"--set", "certificates.mode=files", "--set", "certificates.files.secretName=tandem-tls"},
 			"certificates.files.caBundle is required with certificates.mode=files"},
+		{"a rollout.maxUnavailable of zero", rollout("rollout.maxUnavailable=0"),
+			`rollout.maxUnavailable must be a positive count of pods such as 1, or a percentage from 1% to 100% such as 25%, not "0"`},
+		{"a rollout.maxUnavailable over 100%", rollout("rollout.maxUnavailable=150%"),
+			`rollout.maxUnavailable must be a positive count of pods such as 1, or a percentage from 1% to 100% such as 25%, not "150%"`},
+		{"a rollout.maxUnavailable that is no number", rollout("rollout.maxUnavailable=all"), `rollout.maxUnavailable must be`},
+		{"an empty rollout.interval", rollout("rollout.interval="), `rollout.interval must be a positive Go duration such as 30s, not ""`},
+		{"a rollout.timeout without a unit", rollout("rollout.timeout=300"), `rollout.timeout must be a positive Go duration such as 5m, not "300"`},
+		{"a rollout.timeout of zero", rollout("rollout.timeout=0s"), `rollout.timeout must be a positive Go duration such as 5m, not "0s"`},
+		{"a rollout switch that is no boolean", rollout("rollout.restart=yes"), `rollout.restart must be true or false, not "yes"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

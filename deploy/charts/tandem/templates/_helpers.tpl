@@ -93,3 +93,36 @@ runAsGroup: 65532
 seccompProfile:
   type: RuntimeDefault
 {{- end }}
+
+{{/*
+The arguments of tandem serve that run the rollout controller, its values checked first:
+a value tandem serve would refuse fails the render with the value's name, rather than
+installing replicas that cannot start. rollout.paused is no argument: it is the
+Deployment's annotation, which the controller reads without a restart.
+*/}}
+{{- define "tandem.rolloutArgs" -}}
+{{- $r := .Values.rollout }}
+{{- range $k := list "inPlace" "restart" "missing" "paused" }}
+{{- if not (kindIs "bool" (get $r $k)) }}
+{{- fail (printf "rollout.%s must be true or false, not %q" $k (toString (get $r $k))) }}
+{{- end }}
+{{- end }}
+{{- $max := toString $r.maxUnavailable }}
+{{- if not (regexMatch "^([1-9][0-9]*|([1-9][0-9]?|100)%)$" $max) }}
+{{- fail (printf "rollout.maxUnavailable must be a positive count of pods such as 1, or a percentage from 1%% to 100%% such as 25%%, not %q" $max) }}
+{{- end }}
+{{- range $k, $example := dict "interval" "30s" "timeout" "5m" }}
+{{- $d := toString (get $r $k) }}
+{{- /* A Go duration with a unit (tandem serve reads it with time.ParseDuration), not zero. */}}
+{{- if or (not (regexMatch "^([0-9]+(\\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$" $d)) (regexMatch "^([0.]+[a-zµ]+)+$" $d) }}
+{{- fail (printf "rollout.%s must be a positive Go duration such as %s, not %q" $k $example $d) }}
+{{- end }}
+{{- end -}}
+- --rollout
+- --rollout-in-place={{ $r.inPlace }}
+- --rollout-restart={{ $r.restart }}
+- --rollout-missing={{ $r.missing }}
+- --rollout-max-unavailable={{ $max }}
+- --rollout-interval={{ $r.interval }}
+- --rollout-timeout={{ $r.timeout }}
+{{- end }}

@@ -1,0 +1,151 @@
+package autorollout
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/tandem-io/tandem/internal/audit"
+	"github.com/tandem-io/tandem/internal/config"
+	"github.com/tandem-io/tandem/internal/inject"
+	"github.com/tandem-io/tandem/internal/rollout"
+)
+
+// Actions, as the metrics name them.
+const (
+	actionInPlace = "in-place"
+	actionRestart = "restart"
+)
+
+// plan reads the pods the view finds outdated (and those missing sidecars, when
+// Missing) and plans them. Only those pods are read whole, and each only when it changed
+// since the last pass: the view's metadata is enough to tell the others are current.
+func (c *Controller) plan(ctx context.Context, view audit.View, cfg *config.Config, cl rollout.Cluster) (*rollout.Plan, error) {
+	p := rollout.NewPlanner(c.opts.Client, cfg, cl, rollout.Selection{})
+	seen := map[types.UID]bool{}
+	for _, m := range view.Pods() {
+		if m.DeletionTimestamp != nil {
+			continue
+		}
+		ns := view.Namespace(m.Namespace)
+		a := inject.AuditPod(m.Labels, m.Annotations, ns, cfg)
+		if len(a.Outdated) == 0 && !(c.opts.Missing && len(a.Missing) > 0) {
+			continue
+		}
+		pod, err := c.read(ctx, m)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		seen[pod.UID] = true
+		paused := view.NamespaceAnnotations(m.Namespace)[rollout.PauseKey] == rollout.PauseValue
+		if err := p.Add(ctx, pod, ns, paused); err != nil {
+			return nil, err
+		}
+	}
+	for uid := range c.pods {
+		if !seen[uid] {
+			delete(c.pods, uid)
+		}
+	}
+	return p.Plan(), nil
+}
+
+// read returns the pod m is the metadata of: the copy read last time when its
+// resourceVersion is the same.
+func (c *Controller) read(ctx context.Context, m *metav1.PartialObjectMetadata) (*corev1.Pod, error) {
+	if p, ok := c.pods[m.UID]; ok && p.ResourceVersion == m.ResourceVersion {
+		return p, nil
+	}
+	p, err := c.opts.Client.CoreV1().Pods(m.Namespace).Get(ctx, m.Name, metav1.GetOptions{})
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("reading pod %s/%s: %w", m.Namespace, m.Name, err)
+	}
+	c.pods[p.UID] = p
+	return p, nil
+}
+
+// wants says what the controller would do to a pod of the plan (paused ones included:
+// what it would do once resumed), and whether the settings let it.
+func (c *Controller) wants(r rollout.PodPlan) (action string, ok bool) {
+	inPlace, missing := true, false
+	for _, ch := range r.Changes {
+		inPlace = inPlace && ch.InPlace
+		missing = missing || ch.Part == "sidecar" && ch.From == "missing"
+	}
+	restart := c.opts.Restart || c.opts.Missing && missing
+	switch {
+	case r.Action == rollout.ActionInPlace, r.Action == rollout.ActionPaused && inPlace:
+		return actionInPlace, c.opts.InPlace
+	case r.Action == rollout.ActionRestart, r.Action == rollout.ActionPaused:
+		return actionRestart, restart
+	}
+	return "", false
+}
+
+// step is what one pass does: a batch of an owner's pods changed in place, or the owner
+// restarted (its pods replaced, the in-place ones too).
+type step struct {
+	owner   rollout.OwnerPlan
+	restart bool
+}
+
+// next picks the step of this pass: the first owner, in the plan's order, with work the
+// settings allow and no rollout of its own under way.
+func (c *Controller) next(ctx context.Context, plan *rollout.Plan) (step, bool) {
+	for _, o := range plan.Owners {
+		var inPlace, restart []rollout.PodResult
+		for _, r := range o.Pods {
+			action, ok := c.wants(r.PodPlan)
+			switch {
+			case !ok || r.Action == rollout.ActionPaused:
+			case action == actionInPlace:
+				inPlace = append(inPlace, r)
+			default:
+				restart = append(restart, r)
+			}
+		}
+		if len(restart) > 0 && c.busy(ctx, o.Owner) {
+			continue
+		}
+		// The plan holds only the outdated pods: a percentage is of all the owner's.
+		total := max(o.Total, o.Replicas)
+		owner := func(pods []rollout.PodResult) rollout.OwnerPlan {
+			return rollout.OwnerPlan{Owner: o.Owner, Total: total, Replicas: o.Replicas, Pods: pods}
+		}
+		switch {
+		case len(restart) > 0 && rollout.RestartsThroughTemplate(o.Owner):
+			return step{owner: owner(append(restart, inPlace...)), restart: true}, true
+		case len(inPlace) > 0:
+			n := min(rollout.BatchSize(c.opts.MaxUnavailable, total), len(inPlace))
+			return step{owner: owner(inPlace[:n])}, true
+		case len(restart) > 0:
+			return step{owner: owner(restart), restart: true}, true
+		}
+	}
+	return step{}, false
+}
+
+// busy says whether the owner is rolling out already (restarted by an earlier step, or
+// by this controller's previous leader, or by its own team): its old pods are on their
+// way out, and restarting it again would be double work.
+func (c *Controller) busy(ctx context.Context, owner rollout.Ref) bool {
+	if !rollout.RestartsThroughTemplate(owner) {
+		return false
+	}
+	state, done, err := rollout.RolloutStatus(ctx, c.opts.Client, owner)
+	if err != nil || !done {
+		c.log.Debug("waiting for an owner's own rollout before restarting it", "owner", owner.Namespace+"/"+owner.String(), "state", state, "error", fmt.Sprint(err))
+		return true
+	}
+	return false
+}
