@@ -81,6 +81,11 @@ func badImage(t *testing.T) {
 	serve(t, next)
 	after := waitPods(t, ns, 3, rolloutTimeout, "run the proxy "+next.image+" (a new configuration ends the halt)", runsProxy(next.image))
 	checkSamePods(t, before, after)
+	for _, p := range after {
+		if v, ok := p.Annotations[failedKey]; ok {
+			t.Errorf("%s still carries %s=%s under a new configuration", p.Name, failedKey, v)
+		}
+	}
 	waitLeaderMetrics(t, halted+" 0", func(m map[string]float64) bool { return m[halted] == 0 })
 	checkOnce(t, waitEvents(t, ns, reasonUpdated, uids(after)...), reasonUpdated, podUIDs(after))
 }

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 
+	"github.com/tandem-io/tandem/internal/autorollout"
 	"github.com/tandem-io/tandem/internal/rollout"
 	"github.com/tandem-io/tandem/test/e2e/tandemtest"
 	"github.com/tandem-io/tandem/test/images"
@@ -62,10 +63,10 @@ func (d def) other() string {
 
 // Event reasons and annotations of the controller.
 const (
-	reasonUpdated = "SidecarUpdated"
-	reasonFailed  = "SidecarUpdateFailed"
-	reasonRestart = "SidecarRestart"
-	failedKey     = "tandem.io/rollout-failed"
+	reasonUpdated = autorollout.ReasonUpdated
+	reasonFailed  = autorollout.ReasonFailed
+	reasonRestart = autorollout.ReasonRestart
+	failedKey     = autorollout.FailedKey
 )
 
 // rolloutTimeout bounds a rollout of a few pods, the configuration's way to every
