@@ -8,16 +8,12 @@ import (
 )
 
 // interval is the controller's pause between two steps, and how often it looks for
-// work; slowInterval is the one the lost-leader scenario needs, to lose the leader
-// between two pods.
-const (
-	interval     = 3 * time.Second
-	slowInterval = 10 * time.Second
-)
+// work.
+const interval = 3 * time.Second
 
-// quiet is how long a test waits to see that nothing happens: five intervals, in each
+// quiet is how long a test waits to see that nothing happens: three intervals, in each
 // of which the controller looks for work.
-const quiet = 5 * interval
+const quiet = 3 * interval
 
 // The rollout controller of a Helm install with two replicas, in its scenarios, one
 // after the other on the same install, each in namespaces of its own: the
@@ -32,7 +28,10 @@ func TestRolloutController(t *testing.T) {
 		"rollout.missing=true",
 		// A bad image fails within seconds (pull policy Never); the timeout only bounds
 		// what the kubelet would not report.
-		"rollout.timeout=1m")
+		"rollout.timeout=1m",
+		// test/e2e/install checks the validation Job; here it would only add seconds to
+		// each configuration.
+		"validation.enabled=false")
 
 	t.Run("two replicas inject the proxy", func(t *testing.T) {
 		if err := tandemtest.WaitActive(t.Context(), client, namespace(t, nil), "proxy"); err != nil {
@@ -40,10 +39,10 @@ func TestRolloutController(t *testing.T) {
 		}
 	})
 	t.Run("a new proxy image reaches every pod in place, one pod at a time", inPlaceImage)
+	t.Run("a new leader finishes the rollout a lost one started, redoing no pod", leaderLost)
 	t.Run("a bad image is put back on the first pod and halts the rollout until the configuration changes", badImage)
 	t.Run("a paused namespace is left alone until its annotation goes", pausedNamespace)
 	t.Run("the global pause holds every pod until it is lifted", globalPause)
 	t.Run("a new env var restarts the Deployment once", envRestart)
 	t.Run("pods admitted while Tandem was down have their Deployment restarted", missingRestart)
-	t.Run("a new leader finishes the rollout a lost one started, redoing no pod", leaderLost)
 }

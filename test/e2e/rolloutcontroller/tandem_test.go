@@ -98,9 +98,11 @@ var current def
 // loaded it: the controller acts on the configuration its replica serves.
 func serve(t *testing.T, d def) {
 	t.Helper()
+	start := time.Now()
 	helm(t, "upgrade", release, chart(), "--namespace", tandemNS, "--reuse-values", "--set-file", "config="+configFile(t, d))
 	current = d
 	waitConfigServed(t)
+	t.Logf("configuration %+v served by every replica %s after helm upgrade began", d, time.Since(start).Round(100*time.Millisecond))
 }
 
 func configFile(t *testing.T, d def) string {
