@@ -111,7 +111,7 @@ func waitFailed(t *testing.T, ns, image string) corev1.Pod {
 		return len(failed) == 1 && runsProxy(image)(&failed[0]), nil
 	})
 	if err != nil {
-		t.Fatalf("not one pod tried, annotated %s and back on %s within %s: %v; pods:\n%s\nTandem:\n%s", failedKey, image, rolloutTimeout, err, describeAll(pods), tandemLogs(t))
+		t.Fatalf("not one pod tried, annotated %s and back on %s within %s: %v; pods:\n%s", failedKey, image, rolloutTimeout, err, describeAll(pods))
 	}
 	return failed[0]
 }

@@ -78,7 +78,7 @@ func leaderLost(t *testing.T) {
 		return len(first) > 0, nil
 	})
 	if err != nil {
-		t.Fatalf("no pod was updated within %s: %v\n%s", rolloutTimeout, err, tandemLogs(t))
+		t.Fatalf("no pod was updated within %s: %v", rolloutTimeout, err)
 	}
 	t.Logf("deleting the leader %s after its first update:\n%s", lost.Name, describeEvents(first))
 	if err := client.CoreV1().Pods(tandemNS).Delete(t.Context(), lost.Name, metav1.DeleteOptions{}); err != nil {

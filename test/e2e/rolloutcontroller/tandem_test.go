@@ -1,9 +1,11 @@
 package rolloutcontroller
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -125,24 +127,40 @@ func configDigest(t *testing.T) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// waitConfigServed waits until every Tandem replica has loaded the configuration the
+// waitConfigServed waits until every Tandem replica serves the configuration the
 // ConfigMap holds now. The kubelet refreshes a ConfigMap volume on its next sync, then
-// each replica reloads on its own; each load logs the file's sha256.
+// each replica reloads on its own; each load logs the file's sha256. The last load
+// counts: the tests go back to configurations served before.
 func waitConfigServed(t *testing.T) {
 	t.Helper()
 	digest := configDigest(t)
 	err := wait.PollUntilContextTimeout(t.Context(), time.Second, startTimeout, true, func(ctx context.Context) (bool, error) {
 		for _, p := range tandemPods(t) {
 			log, err := client.CoreV1().Pods(tandemNS).GetLogs(p.Name, &corev1.PodLogOptions{Container: "tandem"}).DoRaw(ctx)
-			if err != nil || !strings.Contains(string(log), digest) {
+			if err != nil || lastLoaded(log) != digest {
 				return false, nil
 			}
 		}
 		return true, nil
 	})
 	if err != nil {
-		t.Fatalf("not every replica logged loading the configuration with sha256 %s within %s: %v\n%s", digest, startTimeout, err, tandemLogs(t))
+		t.Fatalf("not every replica loaded the configuration with sha256 %s last, within %s: %v\n%s", digest, startTimeout, err, tandemLogs(t))
 	}
+}
+
+// lastLoaded is the sha256 of the configuration a replica's log says it loaded last.
+func lastLoaded(log []byte) string {
+	var last string
+	for _, line := range bytes.Split(log, []byte("\n")) {
+		var entry struct {
+			Msg    string `json:"msg"`
+			SHA256 string `json:"sha256"`
+		}
+		if json.Unmarshal(line, &entry) == nil && entry.Msg == "configuration loaded" {
+			last = entry.SHA256
+		}
+	}
+	return last
 }
 
 // tandemPods lists Tandem's pods that are not on their way out.
@@ -155,12 +173,18 @@ func tandemPods(t *testing.T) []corev1.Pod {
 	return slices.DeleteFunc(list.Items, func(p corev1.Pod) bool { return p.DeletionTimestamp != nil })
 }
 
-// tandemLogs is every Tandem pod's log, one after the other, for failure messages.
+// tandemLogs is every Tandem pod's log, one after the other, for failure messages; it
+// works in a test's cleanup too, after the test's context ended.
 func tandemLogs(t *testing.T) string {
 	t.Helper()
+	ctx := context.WithoutCancel(t.Context())
+	list, err := client.CoreV1().Pods(tandemNS).List(ctx, metav1.ListOptions{LabelSelector: tandemSelector})
+	if err != nil {
+		return err.Error()
+	}
 	var b strings.Builder
-	for _, p := range tandemPods(t) {
-		out, err := client.CoreV1().Pods(tandemNS).GetLogs(p.Name, &corev1.PodLogOptions{Container: "tandem"}).DoRaw(context.WithoutCancel(t.Context()))
+	for _, p := range list.Items {
+		out, err := client.CoreV1().Pods(tandemNS).GetLogs(p.Name, &corev1.PodLogOptions{Container: "tandem"}).DoRaw(ctx)
 		fmt.Fprintf(&b, "--- %s (%v)\n%s", p.Name, err, out)
 	}
 	return b.String()

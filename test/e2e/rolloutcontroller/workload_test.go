@@ -83,6 +83,10 @@ func namespace(t *testing.T, annotations map[string]string) string {
 		annotate(t, ns, annotations)
 	}
 	t.Cleanup(func() {
+		if t.Failed() {
+			// Tandem's pods may be gone by the end of the run, and their logs with them.
+			t.Logf("Tandem's logs:\n%s", tandemLogs(t))
+		}
 		ctx := context.Background()
 		_ = client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
 		_ = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -159,7 +163,7 @@ func waitPods(t *testing.T, ns string, n int, timeout time.Duration, what string
 		return len(pods) == n && !slices.ContainsFunc(pods, func(p corev1.Pod) bool { return p.DeletionTimestamp != nil || !done(&p) }), nil
 	})
 	if err != nil {
-		t.Fatalf("not %d pods of web in %s %s within %s: %v; have:\n%s\nTandem:\n%s", n, ns, what, timeout, err, describeAll(pods), tandemLogs(t))
+		t.Fatalf("not %d pods of web in %s %s within %s: %v; have:\n%s", n, ns, what, timeout, err, describeAll(pods))
 	}
 	slices.SortFunc(pods, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
 	return pods
