@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 
@@ -37,11 +38,12 @@ func (c *clusterFlags) reporting() (*rest.Config, error) {
 }
 
 type auditFlags struct {
-	namespace     string
-	allNamespaces bool
-	cluster       clusterFlags
-	configPath    string
-	output        string
+	namespace       string
+	allNamespaces   bool
+	cluster         clusterFlags
+	configPath      string
+	output          string
+	tandemNamespace string
 }
 
 func newAuditCommand() *cobra.Command {
@@ -54,7 +56,9 @@ and lists those that asked for sidecars but do not carry them (admitted while Ta
 down, or before it was installed) or carry a definition that has changed since, grouped
 by the workload that owns them (a Deployment, not its ReplicaSet; a CronJob, not its
 Job), each with the command that recreates its pods. Finished pods and pods being
-deleted are left out.
+deleted are left out. When the Tandem installed in --tandem-namespace runs the rollout
+controller (tandem serve --rollout), each owner says what the controller does with it,
+and the last line what it does next, or why it is stopped.
 
 Exit status: 0 when every pod carries the current definition of every sidecar it asked
 for, 1 when some do not, 2 when audit cannot say (bad flags, no cluster, an unreadable
@@ -73,6 +77,7 @@ configuration, an API error). See docs/operations.md.`,
 	f.cluster.register(flags, kubectlDefault)
 	addClusterConfigFlag(flags, &f.configPath, " to audit against")
 	addOutputFlag(flags, &f.output, audit.Formats)
+	flags.StringVar(&f.tandemNamespace, "tandem-namespace", "tandem-system", "the namespace Tandem is installed in: when it runs the rollout controller, the report says what the controller does with each owner, and next")
 	return cmd
 }
 
@@ -102,6 +107,11 @@ func runAudit(cmd *cobra.Command, f *auditFlags) error {
 	if err != nil {
 		return auditFailure(err)
 	}
+	typed, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return auditFailure(err)
+	}
+	addController(cmd.Context(), typed, f.tandemNamespace, f.namespace, &report, cmd.ErrOrStderr())
 	if err := audit.Write(cmd.OutOrStdout(), f.output, report); err != nil {
 		return auditFailure(err)
 	}

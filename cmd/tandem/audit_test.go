@@ -91,3 +91,37 @@ func TestAuditLeaseDefaultsToThePodsNamespace(t *testing.T) {
 		}
 	}
 }
+
+// The audit reads the installed controller's settings from its Deployment's command line
+// with serve's own flags.
+func TestServeSettings(t *testing.T) {
+	for name, tc := range map[string]struct {
+		argv    []string
+		on      bool
+		want    string
+		wantErr string
+	}{
+		"the chart's": {argv: []string{"serve", "--config=/etc/tandem/config.yaml", "--audit-lease=tandem-system/tandem-audit", "--rollout",
+			"--rollout-in-place=true", "--rollout-restart=true", "--rollout-missing=false", "--rollout-max-unavailable=25%", "--rollout-interval=1m"},
+			on: true, want: "in place on, restarts on, missing off, 25% of an owner's pods at a time, a step every 1m0s"},
+		"defaults":      {argv: []string{"tandem", "serve", "--rollout"}, on: true, want: "in place on, restarts off, missing off, 1 pod at a time, a step every 30s"},
+		"paused":        {argv: []string{"serve", "--rollout", "--rollout-paused"}, on: true, want: "in place on, restarts off, missing off, 1 pod at a time, a step every 30s, paused by --rollout-paused"},
+		"no rollout":    {argv: []string{"serve", "--config=x"}},
+		"not serve":     {argv: []string{"nginx", "-g", "daemon off;"}},
+		"unknown flags": {argv: []string{"serve", "--no-such-flag"}},
+		"a bad max":     {argv: []string{"serve", "--rollout", "--rollout-max-unavailable=0"}, wantErr: "--rollout-max-unavailable must be"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, on, err := serveSettings(tc.argv)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Errorf("error %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || on != tc.on || on && s.String() != tc.want {
+				t.Errorf("got %q, on %v, %v; want %q, on %v", s.String(), on, err, tc.want, tc.on)
+			}
+		})
+	}
+}

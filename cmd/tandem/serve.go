@@ -47,7 +47,8 @@ Namespace labels are read from the cluster given by --kubeconfig (or --context),
 pod's service account when run in a pod; without either, Tandem runs with namespace
 labels unknown. With a cluster, --config is required (--config builtin:example names
 the embedded example); without one, the example is served by default, and the log says
-so. See docs/operations.md.`,
+so. With --rollout, the replica holding --audit-lease keeps running pods current with
+the configuration, one step every --rollout-interval. See docs/operations.md.`,
 		Example: "  tandem serve --config examples/config.yaml --tls-cert-file tls.crt --tls-key-file tls.key",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

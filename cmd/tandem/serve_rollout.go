@@ -60,7 +60,10 @@ func (f *serveRolloutFlags) controller(cluster *rest.Config, leaseNamespace stri
 	if f.interval <= 0 || f.timeout <= 0 {
 		return nil, fmt.Errorf("--rollout-interval and --rollout-timeout must be positive, not %s and %s", f.interval, f.timeout)
 	}
-	client, err := kubernetes.NewForConfig(cluster)
+	// The pace of audit and rollout, which read many pods and owners in a row.
+	paced := rest.CopyConfig(cluster)
+	paced.QPS, paced.Burst = auditQPS, auditBurst
+	client, err := kubernetes.NewForConfig(paced)
 	if err != nil {
 		return nil, err
 	}
@@ -69,8 +72,9 @@ func (f *serveRolloutFlags) controller(cluster *rest.Config, leaseNamespace stri
 	self, _ := os.Hostname()
 	return autorollout.New(autorollout.Options{
 		Client: client, Config: current, Log: log,
-		InPlace: f.inPlace, Restart: f.restart, Missing: f.missing, Paused: f.paused,
-		MaxUnavailable: mu, Interval: f.interval, Timeout: f.timeout,
+		Settings: autorollout.Settings{InPlace: f.inPlace, Restart: f.restart, Missing: f.missing, Paused: f.paused,
+			MaxUnavailable: mu, Interval: f.interval},
+		Timeout:       f.timeout,
 		SelfNamespace: leaseNamespace, SelfName: self,
 	})
 }

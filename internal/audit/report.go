@@ -45,6 +45,19 @@ type Report struct {
 	// Audited counts the pods looked at: those not finished and not being deleted.
 	Audited int     `json:"audited"`
 	Owners  []Owner `json:"owners"`
+	// Controller is what the installed Tandem's rollout controller does, when it runs
+	// one; nil otherwise.
+	Controller *Controller `json:"controller,omitempty"`
+}
+
+// Controller is the state of the rollout controller of the installed Tandem.
+type Controller struct {
+	// Deployment is Tandem's, NAMESPACE/NAME; Settings its rollout flags, for people.
+	Deployment string `json:"deployment"`
+	Settings   string `json:"settings"`
+	// Stopped says why nothing moves (paused, halted); Next is the step it takes next.
+	Stopped string `json:"stopped,omitempty"`
+	Next    string `json:"next,omitempty"`
 }
 
 // Clean says whether every pod audited carries the current definition of every sidecar
@@ -63,6 +76,8 @@ type Owner struct {
 	// that a controller then creates again. Fix says it in a sentence.
 	Command string `json:"command,omitempty"`
 	Fix     string `json:"fix"`
+	// Controller says what the rollout controller does with these pods, when it runs.
+	Controller string `json:"controller,omitempty"`
 }
 
 // Pod is one pod's findings.
@@ -190,6 +205,9 @@ func WriteText(w io.Writer, r Report) error {
 		} else {
 			fmt.Fprintf(&b, "  fix       %s\n", o.Fix)
 		}
+		if o.Controller != "" {
+			fmt.Fprintf(&b, "  rollout   %s\n", o.Controller)
+		}
 		b.WriteString("\n")
 	}
 	if r.Clean() {
@@ -197,6 +215,17 @@ func WriteText(w io.Writer, r Report) error {
 	} else {
 		fmt.Fprintf(&b, "%s of %s lack sidecars they asked for or carry outdated ones (%s audited).\n",
 			plural(pods, "pod"), plural(len(r.Owners), "owner"), plural(r.Audited, "pod"))
+	}
+	if c := r.Controller; c != nil {
+		fmt.Fprintf(&b, "Rollout controller (Deployment %s: %s): ", c.Deployment, c.Settings)
+		switch {
+		case c.Stopped != "":
+			b.WriteString(c.Stopped + "\n")
+		case c.Next != "":
+			b.WriteString("next, " + c.Next + "\n")
+		default:
+			b.WriteString("nothing it may do.\n")
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -120,6 +120,32 @@ Pod shop/debug (a bare pod: no controller)
 3 pods of 2 owners lack sidecars they asked for or carry outdated ones (40 pods audited).
 `,
 		},
+		"with the rollout controller": {
+			report: withController(Report{Audited: 2, Owners: Group([]Finding{
+				{Pod: "web-a", Owner: Ref{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "web"}, Outdated: []string{"proxy"}},
+			})}, "the controller updates 1 pod in place", &Controller{Deployment: "tandem-system/tandem", Settings: "in place on",
+				Next: "Deployment shop/web: web-a in place (proxy: image v1 → v2)"}),
+			want: `Deployment shop/web: 1 pod
+  outdated  proxy (1 pod)
+  fix       tandem rollout --apply -n shop --owner deployment/web
+  rollout   the controller updates 1 pod in place
+
+1 pod of 1 owner lack sidecars they asked for or carry outdated ones (2 pods audited).
+Rollout controller (Deployment tandem-system/tandem: in place on): next, Deployment shop/web: web-a in place (proxy: image v1 → v2)
+`,
+		},
+		"with the rollout controller halted": {
+			report: Report{Audited: 2, Controller: &Controller{Deployment: "tandem-system/tandem", Settings: "in place on", Stopped: "halted: pod shop/web-a did not take this configuration"}},
+			want: `2 pods audited: each carries the current definition of every sidecar it asked for.
+Rollout controller (Deployment tandem-system/tandem: in place on): halted: pod shop/web-a did not take this configuration
+`,
+		},
+		"with the rollout controller idle": {
+			report: Report{Audited: 2, Controller: &Controller{Deployment: "tandem-system/tandem", Settings: "in place on"}},
+			want: `2 pods audited: each carries the current definition of every sidecar it asked for.
+Rollout controller (Deployment tandem-system/tandem: in place on): nothing it may do.
+`,
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -170,4 +196,12 @@ func TestWriteJSON(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("WriteJSON (-want +got):\n%s", diff)
 	}
+}
+
+func withController(r Report, line string, c *Controller) Report {
+	for i := range r.Owners {
+		r.Owners[i].Controller = line
+	}
+	r.Controller = c
+	return r
 }

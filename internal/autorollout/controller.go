@@ -26,18 +26,9 @@ type Options struct {
 	// Config returns the configuration to roll out; it is called at each pass, so that it
 	// follows a file the server reloads. When it fails, the last one it returned is used.
 	Config func() (*config.Config, error)
-	// InPlace changes pods in place; Restart restarts the owners of pods whose changes
-	// need a new pod; Missing restarts the owners of pods admitted without sidecars they
-	// asked for.
-	InPlace, Restart, Missing bool
-	// MaxUnavailable is how many pods are changed in place at once, across the cluster:
-	// the controller works on one owner at a time (a percentage is of that owner's pods).
-	MaxUnavailable intstr.IntOrString
-	// Interval is the pause between two steps, and how often the controller looks for
-	// work; Timeout bounds each wait of a step.
-	Interval, Timeout time.Duration
-	// Paused stops every change.
-	Paused bool
+	Settings
+	// Timeout bounds each wait of a step.
+	Timeout time.Duration
 	// SelfNamespace and SelfName name the pod this replica runs in: when its top owner
 	// (Tandem's Deployment) carries tandem.io/rollout: paused, every change stops. An
 	// empty SelfName (not in a pod) skips that check.
@@ -136,6 +127,7 @@ func (c *Controller) Run(ctx context.Context, view audit.View) {
 func (c *Controller) begin(ctx context.Context) func() {
 	events, stop := c.recorder(ctx)
 	c.events, c.pods = events, map[types.UID]*corev1.Pod{}
+	c.log.Info("leading the rollout", "settings", c.opts.Settings.String())
 	return func() {
 		stop()
 		c.drop()

@@ -20,10 +20,8 @@ func TestControllerUpdatesInPlaceAtItsPace(t *testing.T) {
 		passes         int
 	}{{"1", 6}, {"2", 3}, {"50%", 4}} {
 		t.Run(tc.maxUnavailable, func(t *testing.T) {
-			v1 := testConfig(t, "v1", "a")
-			cl := newCluster(t)
-			cl.deployment("shop", "web", 4, v1)
-			cl.deployment("shop", "api", 2, v1)
+			cl := webAt(t, "v1", 4)
+			cl.deployment("shop", "api", 2, testConfig(t, "v1", "a"))
 			cfg := testConfig(t, "v2", "a")
 			mu, err := rollout.ParseMaxUnavailable("--rollout-max-unavailable", tc.maxUnavailable)
 			if err != nil {
@@ -58,9 +56,7 @@ func TestControllerUpdatesInPlaceAtItsPace(t *testing.T) {
 
 // The counts are current after each pass: what the step did is done, not pending.
 func TestControllerCountsPendingAndDone(t *testing.T) {
-	v1 := testConfig(t, "v1", "a")
-	cl := newCluster(t)
-	cl.deployment("shop", "web", 3, v1)
+	cl := webAt(t, "v1", 3)
 	cfg := testConfig(t, "v2", "a")
 	ctl := cl.controller(&cfg, nil)
 	ctl.pass(cl)
@@ -73,9 +69,7 @@ func TestControllerCountsPendingAndDone(t *testing.T) {
 // of that configuration: no other pod is tried, on this leader or the next, until the
 // annotation is removed or the configuration changes.
 func TestControllerHaltsOnAFailure(t *testing.T) {
-	v1 := testConfig(t, "v1", "a")
-	cl := newCluster(t)
-	cl.deployment("shop", "web", 3, v1)
+	cl := webAt(t, "v1", 3)
 	cl.fail["web-0"] = true
 	bad := testConfig(t, "nope", "a")
 	cfg := bad
@@ -120,9 +114,7 @@ func TestControllerHaltsOnAFailure(t *testing.T) {
 // A new configuration is tried even after the last one failed, and the stale records
 // of the failure are removed.
 func TestControllerRetriesANewConfiguration(t *testing.T) {
-	v1 := testConfig(t, "v1", "a")
-	cl := newCluster(t)
-	cl.deployment("shop", "web", 2, v1)
+	cl := webAt(t, "v1", 2)
 	cl.fail["web-0"] = true
 	cfg := testConfig(t, "nope", "a")
 	ctl := cl.controller(&cfg, nil)
@@ -145,9 +137,7 @@ func TestControllerRetriesANewConfiguration(t *testing.T) {
 // When the failed pod is gone, its leader stays halted (nothing records the failure
 // but its memory) until the configuration changes; a new leader starts afresh.
 func TestControllerRemembersAFailureWhosePodIsGone(t *testing.T) {
-	v1 := testConfig(t, "v1", "a")
-	cl := newCluster(t)
-	cl.deployment("shop", "web", 3, v1)
+	cl := webAt(t, "v1", 3)
 	cl.fail["web-0"] = true
 	cfg := testConfig(t, "nope", "a")
 	ctl := cl.controller(&cfg, nil)

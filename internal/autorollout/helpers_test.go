@@ -30,7 +30,7 @@ import (
 )
 
 // testConfig is a native proxy of image proxy:TAG, with env MARK=mark.
-func testConfig(t *testing.T, tag, mark string) *config.Config {
+func testConfig(t testing.TB, tag, mark string) *config.Config {
 	t.Helper()
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
 sidecars:
@@ -53,7 +53,7 @@ var modern = rollout.Cluster{NativeSidecars: true, Resize: true}
 // cluster is a fake cluster, the controller's view of its pods and namespaces, and the
 // steps the controller took.
 type cluster struct {
-	t     *testing.T
+	t     testing.TB
 	cs    *fake.Clientset
 	mu    sync.Mutex
 	steps []taken
@@ -69,12 +69,20 @@ type taken struct {
 	restart bool
 }
 
-func newCluster(t *testing.T, objects ...runtime.Object) *cluster {
+func newCluster(t testing.TB, objects ...runtime.Object) *cluster {
 	c := &cluster{t: t, cs: fake.NewClientset(objects...), fail: map[string]bool{}}
 	prev := apply
 	apply = c.apply
 	t.Cleanup(func() { apply = prev })
 	return c
+}
+
+// webAt is a cluster with Deployment shop/web of n pods admitted with proxy:tag.
+func webAt(t testing.TB, tag string, n int) *cluster {
+	t.Helper()
+	cl := newCluster(t)
+	cl.deployment("shop", "web", n, testConfig(t, tag, "a"))
+	return cl
 }
 
 // deployment adds Deployment name in ns with n pods web-0…, admitted by cfg.
@@ -216,7 +224,7 @@ func (c *cluster) controller(cfg **config.Config, edit func(*Options)) *controll
 	rec := record.NewFakeRecorder(1000)
 	opts := Options{
 		Client: c.cs, Config: func() (*config.Config, error) { return *cfg, nil },
-		InPlace: true, MaxUnavailable: intstr.FromInt32(1), Interval: 1, Timeout: 1,
+		Settings: Settings{InPlace: true, MaxUnavailable: intstr.FromInt32(1), Interval: 1}, Timeout: 1,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Recorder: rec,
 	}
 	if edit != nil {

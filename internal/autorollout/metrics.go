@@ -74,7 +74,7 @@ func (c *Controller) publish(plan *rollout.Plan, stopped, halted bool) {
 	s := &snapshot{pods: map[key]int{}, halted: halted, lastFailure: c.lastFail}
 	for _, o := range plan.Owners {
 		for _, r := range o.Pods {
-			action, ok := c.wants(r.PodPlan)
+			action, ok := c.opts.wants(r.PodPlan)
 			if !ok || c.moved[r.UID] {
 				continue
 			}

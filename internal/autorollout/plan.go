@@ -74,65 +74,9 @@ func (c *Controller) read(ctx context.Context, m *metav1.PartialObjectMetadata) 
 	return p, nil
 }
 
-// wants says what the controller would do to a pod of the plan (paused ones included:
-// what it would do once resumed), and whether the settings let it.
-func (c *Controller) wants(r rollout.PodPlan) (action string, ok bool) {
-	inPlace, missing := true, false
-	for _, ch := range r.Changes {
-		inPlace = inPlace && ch.InPlace
-		missing = missing || ch.Part == "sidecar" && ch.From == "missing"
-	}
-	restart := c.opts.Restart || c.opts.Missing && missing
-	switch {
-	case r.Action == rollout.ActionInPlace, r.Action == rollout.ActionPaused && inPlace:
-		return actionInPlace, c.opts.InPlace
-	case r.Action == rollout.ActionRestart, r.Action == rollout.ActionPaused:
-		return actionRestart, restart
-	}
-	return "", false
-}
-
-// step is what one pass does: a batch of an owner's pods changed in place, or the owner
-// restarted (its pods replaced, the in-place ones too).
-type step struct {
-	owner   rollout.OwnerPlan
-	restart bool
-}
-
-// next picks the step of this pass: the first owner, in the plan's order, with work the
-// settings allow and no rollout of its own under way.
+// next picks the step of this pass; see Settings.next.
 func (c *Controller) next(ctx context.Context, plan *rollout.Plan) (step, bool) {
-	for _, o := range plan.Owners {
-		var inPlace, restart []rollout.PodResult
-		for _, r := range o.Pods {
-			action, ok := c.wants(r.PodPlan)
-			switch {
-			case !ok || r.Action == rollout.ActionPaused:
-			case action == actionInPlace:
-				inPlace = append(inPlace, r)
-			default:
-				restart = append(restart, r)
-			}
-		}
-		if len(restart) > 0 && c.busy(ctx, o.Owner) {
-			continue
-		}
-		// The plan holds only the outdated pods: a percentage is of all the owner's.
-		total := max(o.Total, o.Replicas)
-		owner := func(pods []rollout.PodResult) rollout.OwnerPlan {
-			return rollout.OwnerPlan{Owner: o.Owner, Total: total, Replicas: o.Replicas, Pods: pods}
-		}
-		switch {
-		case len(restart) > 0 && rollout.RestartsThroughTemplate(o.Owner):
-			return step{owner: owner(append(restart, inPlace...)), restart: true}, true
-		case len(inPlace) > 0:
-			n := min(rollout.BatchSize(c.opts.MaxUnavailable, total), len(inPlace))
-			return step{owner: owner(inPlace[:n])}, true
-		case len(restart) > 0:
-			return step{owner: owner(restart), restart: true}, true
-		}
-	}
-	return step{}, false
+	return c.opts.next(plan, func(owner rollout.Ref) bool { return c.busy(ctx, owner) })
 }
 
 // busy says whether the owner is rolling out already (restarted by an earlier step, or

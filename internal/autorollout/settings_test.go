@@ -74,9 +74,7 @@ func TestControllerFollowsItsSettings(t *testing.T) {
 // An owner restarted is not restarted again while its own rollout is under way: the
 // old pods, still outdated, are on their way out (a new leader sees the same).
 func TestControllerWaitsForAnOwnersRollout(t *testing.T) {
-	v1 := testConfig(t, "v1", "a")
-	cl := newCluster(t)
-	cl.deployment("shop", "web", 2, v1)
+	cl := webAt(t, "v1", 2)
 	cfg := testConfig(t, "v1", "b")
 	ctl := cl.controller(&cfg, func(o *Options) { o.Restart = true })
 	ctl.pass(cl)
@@ -184,9 +182,7 @@ func annotate(t *testing.T, cl *cluster, ns, name string, annotations map[string
 // A leader that takes over redoes nothing: the pods updated by the last one carry the
 // current record.
 func TestControllerResumesWhereTheLastLeaderStopped(t *testing.T) {
-	v1 := testConfig(t, "v1", "a")
-	cl := newCluster(t)
-	cl.deployment("shop", "web", 4, v1)
+	cl := webAt(t, "v1", 4)
 	cfg := testConfig(t, "v2", "a")
 	first := cl.controller(&cfg, nil)
 	first.pass(cl)
@@ -205,9 +201,7 @@ func TestControllerResumesWhereTheLastLeaderStopped(t *testing.T) {
 // The series are what Describe says (a pedantic registry checks), all eight pod series
 // are there even at zero, and only while leading.
 func TestControllerSeries(t *testing.T) {
-	v1 := testConfig(t, "v1", "a")
-	cl := newCluster(t)
-	cl.deployment("shop", "web", 1, v1)
+	cl := webAt(t, "v1", 1)
 	cfg := testConfig(t, "v2", "a")
 	ctl := cl.controller(&cfg, nil)
 	reg := prometheus.NewPedanticRegistry()
