@@ -26,7 +26,9 @@ func inPlaceImage(t *testing.T) {
 	unready := sample(t, ns, unreadyProxies)
 	next := def{image: current.other(), mark: current.mark}
 	serve(t, next)
+	served := time.Now()
 	after := waitPods(t, ns, 4, rolloutTimeout, "run the proxy "+next.image, runsProxy(next.image))
+	t.Logf("every pod runs %s %.1fs after every replica served it (interval %s)", next.image, time.Since(served).Seconds(), interval)
 	most, samples := unready.stop()
 	t.Logf("at most %d proxy unready in %d samples", most, samples)
 	if most > 1 {
