@@ -50,6 +50,15 @@ func (v View) NamespaceAnnotations(name string) map[string]string {
 	return nil
 }
 
+// NamespaceVersion is a namespace's resourceVersion, "" when not held: what a decision
+// made on its labels can be cached against.
+func (v View) NamespaceVersion(name string) string {
+	if ns := v.namespace(name); ns != nil {
+		return ns.ResourceVersion
+	}
+	return ""
+}
+
 func (v View) namespace(name string) *metav1.PartialObjectMetadata {
 	obj, ok, _ := v.namespaces.GetByKey(name)
 	if !ok {

@@ -76,6 +76,9 @@ type Controller struct {
 	failure  *failure
 	lastFail time.Time
 	pods     map[types.UID]*corev1.Pod
+	// verdicts are the pods' last verdicts, passes counts the passes.
+	verdicts map[types.UID]verdict
+	passes   int
 	// restarted are the owners this leader restarted, with the configuration it was for.
 	restarted map[rollout.Ref]string
 	// servedSince is the configuration every ready replica served at the last check.
@@ -131,6 +134,7 @@ func (c *Controller) Run(ctx context.Context, view audit.View) {
 func (c *Controller) begin(ctx context.Context) func() {
 	events, stop := c.recorder(ctx)
 	c.events, c.pods, c.restarted = events, map[types.UID]*corev1.Pod{}, map[rollout.Ref]string{}
+	c.verdicts = map[types.UID]verdict{}
 	c.log.Info("leading the rollout", "settings", c.opts.Settings.String())
 	return func() {
 		stop()
@@ -145,6 +149,7 @@ func (c *Controller) pass(ctx context.Context, view audit.View, cl rollout.Clust
 	if cfg == nil {
 		return
 	}
+	c.passes++
 	c.follow(cfg)
 	c.tidy(ctx, view)
 	plan, err := c.plan(ctx, view, cfg, cl)

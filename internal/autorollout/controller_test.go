@@ -8,7 +8,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
 
+	"github.com/tandem-io/tandem/internal/audit"
 	"github.com/tandem-io/tandem/internal/rollout"
 )
 
@@ -165,4 +167,33 @@ func annotation(t *testing.T, cl *cluster, pod string) string {
 		t.Fatal(err)
 	}
 	return p.Annotations[FailedKey]
+}
+
+// A pod's verdict is kept while nothing it was decided on changes, and decided again
+// when its namespace's labels (which may pick its sidecars) or the pod change.
+func TestControllerJudgesAPodAgainWhenItsNamespaceChanges(t *testing.T) {
+	cl := newCluster(t)
+	cfg := testConfig(t, "v1", "a")
+	ctl := cl.controller(&cfg, func(o *Options) { o.Missing = true })
+	pod := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: "mesh", Name: "web-0", UID: "u", ResourceVersion: "7"}}
+	view := func(nsVersion string, labels map[string]string) audit.View {
+		pods, namespaces := cache.NewStore(cache.MetaNamespaceKeyFunc), cache.NewStore(cache.MetaNamespaceKeyFunc)
+		_ = pods.Add(pod)
+		_ = namespaces.Add(&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "mesh", ResourceVersion: nsVersion, Labels: labels}})
+		return audit.NewView(pods, namespaces)
+	}
+	judge := func(v audit.View) bool {
+		ctl.passes++
+		return ctl.needs(v, pod, v.Namespace("mesh"), cfg)
+	}
+	if judge(view("1", nil)) {
+		t.Error("a pod that asks for nothing needs the controller")
+	}
+	asks := map[string]string{"tandem.io/inject": "proxy"}
+	if !judge(view("2", asks)) {
+		t.Error("once its namespace picks the proxy, the pod, without it, is not judged missing it")
+	}
+	if !judge(view("2", nil)) {
+		t.Error("the verdict was decided again though nothing it was decided on changed")
+	}
 }

@@ -32,8 +32,7 @@ func (c *Controller) plan(ctx context.Context, view audit.View, cfg *config.Conf
 			continue
 		}
 		ns := view.Namespace(m.Namespace)
-		a := inject.AuditPod(m.Labels, m.Annotations, ns, cfg)
-		if len(a.Outdated) == 0 && !(c.opts.Missing && len(a.Missing) > 0) {
+		if !c.needs(view, m, ns, cfg) {
 			continue
 		}
 		pod, err := c.read(ctx, m)
@@ -54,7 +53,37 @@ func (c *Controller) plan(ctx context.Context, view audit.View, cfg *config.Conf
 			delete(c.pods, uid)
 		}
 	}
+	for uid, v := range c.verdicts {
+		if v.pass != c.passes {
+			delete(c.verdicts, uid)
+		}
+	}
 	return p.Plan(), nil
+}
+
+// verdict is whether a pod needs the controller, and what that was decided on.
+type verdict struct {
+	pod, namespace, config string
+	needs                  bool
+	// pass is the last pass that saw the pod.
+	pass int
+}
+
+// needs says whether the pod m is outdated, or lacks a sidecar and Missing is on. The
+// answer is kept until the pod, its namespace or the configuration changes: reading
+// the status annotation is most of a pass's work, and most pods do not change between
+// two passes.
+func (c *Controller) needs(view audit.View, m *metav1.PartialObjectMetadata, ns inject.Namespace, cfg *config.Config) bool {
+	v := verdict{pod: m.ResourceVersion, namespace: view.NamespaceVersion(m.Namespace), config: cfg.SHA256, pass: c.passes}
+	if old, ok := c.verdicts[m.UID]; ok && v.pod != "" && old.pod == v.pod && old.namespace == v.namespace && old.config == v.config {
+		old.pass = c.passes
+		c.verdicts[m.UID] = old
+		return old.needs
+	}
+	a := inject.AuditPod(m.Labels, m.Annotations, ns, cfg)
+	v.needs = len(a.Outdated) > 0 || c.opts.Missing && len(a.Missing) > 0
+	c.verdicts[m.UID] = v
+	return v.needs
 }
 
 // read returns the pod m is the metadata of: the copy read last time when its
