@@ -13,6 +13,7 @@ import (
 
 	"github.com/tandem-io/tandem/test/e2e/controlplane"
 	"github.com/tandem-io/tandem/test/e2e/isolation"
+	"github.com/tandem-io/tandem/test/e2e/tandemtest"
 	"github.com/tandem-io/tandem/test/images"
 )
 
@@ -20,6 +21,8 @@ import (
 var (
 	cp     *controlplane.ControlPlane
 	client kubernetes.Interface
+	// bin is the tandem binary, for tandem audit.
+	bin string
 )
 
 func TestMain(m *testing.M) {
@@ -48,6 +51,9 @@ func run(m *testing.M, iso *isolation.Isolation) (int, error) {
 	config := rest.CopyConfig(cp.RESTConfig)
 	config.QPS, config.Burst = 50, 100
 	if client, err = kubernetes.NewForConfig(config); err != nil {
+		return 1, err
+	}
+	if bin, err = tandemtest.Build(ctx, iso.Dir); err != nil {
 		return 1, err
 	}
 	demo, err := images.BuildAll(ctx, iso.Dir)

@@ -1,7 +1,10 @@
 package rolloutcontroller
 
 import (
+	"errors"
+	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,6 +69,7 @@ func globalPause(t *testing.T) {
 	waitLeaderMetrics(t, inPlacePaused+" 2", func(m map[string]float64) bool { return m[inPlacePaused] == 2 })
 	time.Sleep(quiet)
 	checkUntouched(t, ns, before, was)
+	checkAuditSaysPaused(t, ns, next)
 
 	upgrade(t, "rollout.paused=false")
 	after := waitPods(t, ns, 2, resumeTimeout, "run the proxy "+next.image+" once the global pause is lifted", runsProxy(next.image))
@@ -87,5 +91,26 @@ func checkUntouched(t *testing.T, ns string, before []corev1.Pod, image string) 
 	}
 	if evs := events(t, ns, reasonUpdated); len(evs) > 0 {
 		t.Errorf("pods were updated while paused:\n%s", describeEvents(evs))
+	}
+}
+
+// checkAuditSaysPaused runs tandem audit on ns: it finds the controller in Tandem's
+// namespace and says what it would do with web, and that it is paused.
+func checkAuditSaysPaused(t *testing.T, ns string, d def) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), bin, "audit", "-n", ns, "--config", configFile(t, d),
+		"--tandem-namespace", tandemNS, "--kubeconfig", cp.KubeconfigPath)
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	if err != nil && (!errors.As(err, &exit) || exit.ExitCode() != 1) {
+		t.Fatalf("tandem audit: %v (want exit status 1: the pods are outdated)\n%s", err, out)
+	}
+	for _, want := range []string{
+		"rollout   the controller updates 2 pods in place",
+		"Rollout controller (Deployment " + tandemNS + "/" + release + ": in place on, restarts on, missing on, 1 pod at a time, a step every " + interval.String() + "): paused by tandem.io/rollout on Tandem's Deployment " + release,
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("tandem audit does not say %q:\n%s", want, out)
+		}
 	}
 }
