@@ -238,43 +238,15 @@ func (s *sampler) stop() (least, most, samples int) {
 	return s.min, s.max, s.n
 }
 
-// status returns a container's status, init containers included.
-func status(p *corev1.Pod, name string) (corev1.ContainerStatus, bool) {
-	all := slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses)
-	i := slices.IndexFunc(all, func(s corev1.ContainerStatus) bool { return s.Name == name })
-	if i < 0 {
-		return corev1.ContainerStatus{}, false
-	}
-	return all[i], true
-}
-
-// spec returns a container, init containers included.
-func spec(p *corev1.Pod, name string) (corev1.Container, bool) {
-	all := slices.Concat(p.Spec.InitContainers, p.Spec.Containers)
-	i := slices.IndexFunc(all, func(c corev1.Container) bool { return c.Name == name })
-	if i < 0 {
-		return corev1.Container{}, false
-	}
-	return all[i], true
-}
-
-// runsProxy says the pod is Ready with its proxy running image, Ready.
-func runsProxy(image string) func(*corev1.Pod) bool {
-	return func(p *corev1.Pod) bool {
-		s, ok := status(p, "proxy")
-		return ok && tandemtest.Ready(p) && s.Ready && s.State.Running != nil && s.Image == image
-	}
-}
-
 func describe(p *corev1.Pod) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s phase %s", p.Name, p.Status.Phase)
-	for _, s := range slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses) {
-		fmt.Fprintf(&b, "; %s %s ready=%v restarts=%d %+v", s.Name, s.Image, s.Ready, s.RestartCount, s.State)
-	}
-	return b.String()
+	return b.String() + tandemtest.DescribeContainers(p)
 }
 
 func counts(p *rollout.Plan) string { return fmt.Sprint(p.Counts) }
 
 func isExists(err error) bool { return apierrors.IsAlreadyExists(err) }
+
+// proxyRuns says the pod is Ready, running the proxy image, Ready.
+func proxyRuns(image string) func(*corev1.Pod) bool { return tandemtest.RunsImage("proxy", image) }

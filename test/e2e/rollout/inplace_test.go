@@ -24,7 +24,7 @@ func TestProxyImageAndResourcesChangeInPlace(t *testing.T) {
 	// The app calls through the proxy every 100 ms, to count what its restart costs.
 	d.Spec.Template.Spec.Containers[0].Args = []string{"-interval", "100ms"}
 	createDeployment(t, ns, d)
-	before := waitPods(t, ns, "app=web", 4, runsProxy(images.ProxyTag))
+	before := waitPods(t, ns, "app=web", 4, proxyRuns(images.ProxyTag))
 
 	v2 := def{image: images.ProxyV2Tag, cpu: base.cpu, mark: base.mark}
 	serve(t, v2)
@@ -36,7 +36,7 @@ func TestProxyImageAndResourcesChangeInPlace(t *testing.T) {
 	unready := sample(t, ns, "app=web", func(pods []corev1.Pod) int {
 		n := 0
 		for _, p := range pods {
-			if s, ok := status(&p, "proxy"); !ok || !s.Ready {
+			if s, ok := tandemtest.ContainerStatus(&p, "proxy"); !ok || !s.Ready {
 				n++
 			}
 		}
@@ -53,7 +53,7 @@ func TestProxyImageAndResourcesChangeInPlace(t *testing.T) {
 	if most > 1 {
 		t.Errorf("%d proxies were unready at once; --max-unavailable 1 allows one", most)
 	}
-	after := waitPods(t, ns, "app=web", 4, runsProxy(images.ProxyV2Tag))
+	after := waitPods(t, ns, "app=web", 4, proxyRuns(images.ProxyV2Tag))
 	checkSamePods(t, before, after, "app")
 	for _, p := range after {
 		failed, calls := callsThroughProxy(t, &p)
@@ -73,14 +73,14 @@ func TestProxyImageAndResourcesChangeInPlace(t *testing.T) {
 	if code != 0 || plan.Counts[rollout.ActionInPlace] != 4 || !plan.Done() {
 		t.Fatalf("resize: exit %d, %s, report %+v", code, counts(plan), plan.Owners)
 	}
-	resized := waitPods(t, ns, "app=web", 4, runsProxy(images.ProxyV2Tag))
+	resized := waitPods(t, ns, "app=web", 4, proxyRuns(images.ProxyV2Tag))
 	checkSamePods(t, before, resized, "app")
 	for i, p := range resized {
-		s, _ := status(&p, "proxy")
+		s, _ := tandemtest.ContainerStatus(&p, "proxy")
 		if s.Resources == nil || s.Resources.Requests.Cpu().String() != "100m" {
 			t.Errorf("%s: the proxy runs with %v, want a CPU request of 100m", p.Name, s.Resources)
 		}
-		was, _ := status(&after[i], "proxy")
+		was, _ := tandemtest.ContainerStatus(&after[i], "proxy")
 		if s.RestartCount != was.RestartCount {
 			t.Errorf("%s: the resize restarted the proxy (%d → %d restarts)", p.Name, was.RestartCount, s.RestartCount)
 		}
@@ -99,7 +99,7 @@ func checkSamePods(t *testing.T, before, after []corev1.Pod, app string) {
 		if !uids[p.UID] {
 			t.Errorf("pod %s is new (UID %s): the change was meant in place", p.Name, p.UID)
 		}
-		if s, _ := status(&p, app); s.RestartCount != 0 {
+		if s, _ := tandemtest.ContainerStatus(&p, app); s.RestartCount != 0 {
 			t.Errorf("pod %s: container %s restarted %d times", p.Name, app, s.RestartCount)
 		}
 	}
@@ -111,7 +111,7 @@ func TestBadImageStopsAtTheFirstPod(t *testing.T) {
 	serve(t, base)
 	ns := tandemtest.Namespace(t, client, nil)
 	createDeployment(t, ns, web("web", 3))
-	before := waitPods(t, ns, "app=web", 3, runsProxy(images.ProxyTag))
+	before := waitPods(t, ns, "app=web", 3, proxyRuns(images.ProxyTag))
 
 	serve(t, def{image: "tandem.local/demo-proxy:missing", cpu: base.cpu, mark: base.mark})
 	plan, code := roll(t, "-n", ns, "--apply", "--max-unavailable", "1", "--timeout", "2m")
@@ -126,10 +126,10 @@ func TestBadImageStopsAtTheFirstPod(t *testing.T) {
 	if outcomes[rollout.OutcomeRolledBack] != 1 || outcomes[rollout.OutcomeNotStarted] != 2 {
 		t.Errorf("outcomes %v; want one rolled back, two not started", outcomes)
 	}
-	after := waitPods(t, ns, "app=web", 3, runsProxy(images.ProxyTag))
+	after := waitPods(t, ns, "app=web", 3, proxyRuns(images.ProxyTag))
 	checkSamePods(t, before, after, "app")
 	for _, p := range after {
-		if c, _ := spec(&p, "proxy"); c.Image != images.ProxyTag {
+		if c, _ := tandemtest.Container(&p, "proxy"); c.Image != images.ProxyTag {
 			t.Errorf("%s: the proxy's spec image is %s, want %s back", p.Name, c.Image, images.ProxyTag)
 		}
 	}

@@ -33,21 +33,21 @@ func BenchmarkRollout(b *testing.B) {
 			serve(b, base)
 			ns := tandemtest.Namespace(b, client, nil)
 			createDeployment(b, ns, web("web", int32(n)))
-			waitPods(b, ns, "app=web", n, runsProxy(images.ProxyTag))
+			waitPods(b, ns, "app=web", n, proxyRuns(images.ProxyTag))
 			serve(b, def{image: images.ProxyV2Tag, cpu: base.cpu, mark: base.mark})
 
 			start := time.Now()
 			if plan, code := roll(b, "-n", ns, "--apply", "--max-unavailable", c.maxUnavailable); code != 0 || !plan.Done() {
 				b.Fatalf("tandem rollout --apply: exit %d, %s", code, counts(plan))
 			}
-			waitPods(b, ns, "app=web", n, runsProxy(images.ProxyV2Tag))
+			waitPods(b, ns, "app=web", n, proxyRuns(images.ProxyV2Tag))
 			b.ReportMetric(time.Since(start).Seconds(), "s-in-place")
 
-			before := waitPods(b, ns, "app=web", n, runsProxy(images.ProxyV2Tag))
+			before := waitPods(b, ns, "app=web", n, proxyRuns(images.ProxyV2Tag))
 			start = time.Now()
 			restartDeployment(b, ns, "web")
 			waitPods(b, ns, "app=web", n, func(p *corev1.Pod) bool {
-				return runsProxy(images.ProxyV2Tag)(p) && !hasUID(before, p.UID)
+				return proxyRuns(images.ProxyV2Tag)(p) && !hasUID(before, p.UID)
 			})
 			b.ReportMetric(time.Since(start).Seconds(), "s-restart")
 		})
@@ -63,7 +63,7 @@ func BenchmarkProxyRestartDisruption(b *testing.B) {
 	d := web("busy", 1)
 	d.Spec.Template.Spec.Containers[0].Args = []string{"-interval", "20ms"}
 	createDeployment(b, ns, d)
-	pod := waitPods(b, ns, "app=busy", 1, runsProxy(images.ProxyTag))[0]
+	pod := waitPods(b, ns, "app=busy", 1, proxyRuns(images.ProxyTag))[0]
 	serve(b, def{image: images.ProxyV2Tag, cpu: base.cpu, mark: base.mark})
 
 	time.Sleep(2 * time.Second) // a steady state before

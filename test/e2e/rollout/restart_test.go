@@ -22,7 +22,7 @@ func TestEnvChangeRestartsThroughTheDeployment(t *testing.T) {
 	serve(t, base)
 	ns := tandemtest.Namespace(t, client, nil)
 	createDeployment(t, ns, web("web", 2))
-	before := waitPods(t, ns, "app=web", 2, runsProxy(images.ProxyTag))
+	before := waitPods(t, ns, "app=web", 2, proxyRuns(images.ProxyTag))
 
 	serve(t, def{image: base.image, cpu: base.cpu, mark: "2"})
 	ready := sample(t, ns, "app=web", func(pods []corev1.Pod) int {
@@ -42,7 +42,7 @@ func TestEnvChangeRestartsThroughTheDeployment(t *testing.T) {
 	if least < 2 {
 		t.Errorf("%d Ready pods at the least (%d samples); the strategy (maxUnavailable 0) keeps 2", least, samples)
 	}
-	after := waitPods(t, ns, "app=web", 2, runsProxy(images.ProxyTag))
+	after := waitPods(t, ns, "app=web", 2, proxyRuns(images.ProxyTag))
 	checkNewPods(t, before, after)
 	for _, p := range after {
 		if !slices.Contains(p.Spec.Containers[0].Env, corev1.EnvVar{Name: "PROXY_MARK", Value: "2"}) {
@@ -58,7 +58,7 @@ func TestPodsAdmittedWithoutTandemAreRestarted(t *testing.T) {
 	ns := tandemtest.Namespace(t, client, map[string]string{webhookOff: "true"})
 	createDeployment(t, ns, web("web", 2))
 	before := waitPods(t, ns, "app=web", 2, tandemtest.Ready)
-	if _, ok := spec(&before[0], "proxy"); ok {
+	if _, ok := tandemtest.Container(&before[0], "proxy"); ok {
 		t.Fatal("the pod got the proxy: the webhook acted in the excluded namespace")
 	}
 	patch := []byte(`{"metadata":{"labels":{"` + webhookOff + `":null}}}`)
@@ -72,7 +72,7 @@ func TestPodsAdmittedWithoutTandemAreRestarted(t *testing.T) {
 	if code != 0 || plan.Counts[rollout.ActionRestart] != 2 || !plan.Done() {
 		t.Fatalf("exit %d, %s, report %+v; want 2 restarted", code, counts(plan), plan.Owners)
 	}
-	after := waitPods(t, ns, "app=web", 2, runsProxy(images.ProxyTag))
+	after := waitPods(t, ns, "app=web", 2, proxyRuns(images.ProxyTag))
 	checkNewPods(t, before, after)
 }
 
@@ -103,7 +103,7 @@ func TestManualAndPausedPodsAreLeftAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	createDeployment(t, paused, web("web", 1))
-	left := append(waitPods(t, ns, "app in (bare,batch)", 2, runsProxy(images.ProxyTag)), waitPods(t, paused, "app=web", 1, runsProxy(images.ProxyTag))...)
+	left := append(waitPods(t, ns, "app in (bare,batch)", 2, proxyRuns(images.ProxyTag)), waitPods(t, paused, "app=web", 1, proxyRuns(images.ProxyTag))...)
 
 	v2 := def{image: images.ProxyV2Tag, cpu: base.cpu, mark: base.mark}
 	serve(t, v2)
@@ -124,7 +124,7 @@ func TestManualAndPausedPodsAreLeftAlone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c, _ := spec(p, "proxy"); p.UID != was.UID || c.Image != images.ProxyTag {
+		if c, _ := tandemtest.Container(p, "proxy"); p.UID != was.UID || c.Image != images.ProxyTag {
 			t.Errorf("%s/%s was touched: UID %s (was %s), proxy %s", p.Namespace, p.Name, p.UID, was.UID, c.Image)
 		}
 	}

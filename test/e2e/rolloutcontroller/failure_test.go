@@ -12,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/tandem-io/tandem/test/e2e/tandemtest"
 )
 
 // missingImage is a tag the node does not have; with pull policy Never the kubelet says
@@ -29,7 +31,7 @@ func badImage(t *testing.T) {
 	bad := sample(t, ns, func(pods []corev1.Pod) int {
 		n := 0
 		for _, p := range pods {
-			if c, _ := spec(&p, "proxy"); c.Image == missingImage {
+			if c, _ := tandemtest.Container(&p, "proxy"); c.Image == missingImage {
 				n++
 			}
 		}
@@ -51,7 +53,7 @@ func badImage(t *testing.T) {
 	if most > 1 {
 		t.Errorf("%d pods had the missing image at once (%d samples)", most, samples)
 	}
-	pods := waitPods(t, ns, 3, startTimeout, "run the proxy "+good.image, runsProxy(good.image))
+	pods := waitPods(t, ns, 3, startTimeout, "run the proxy "+good.image, proxyRuns(good.image))
 	checkSamePods(t, before, pods)
 	restarts := proxyRestarts(before)
 	for _, p := range pods {
@@ -61,7 +63,7 @@ func badImage(t *testing.T) {
 		if v, ok := p.Annotations[failedKey]; ok {
 			t.Errorf("%s was tried too: %s=%s", p.Name, failedKey, v)
 		}
-		if s, _ := status(&p, "proxy"); s.RestartCount != restarts[p.UID] {
+		if s, _ := tandemtest.ContainerStatus(&p, "proxy"); s.RestartCount != restarts[p.UID] {
 			t.Errorf("%s was touched: its proxy restarted %d times", p.Name, s.RestartCount-restarts[p.UID])
 		}
 	}
@@ -79,7 +81,7 @@ func badImage(t *testing.T) {
 
 	next := def{image: good.other(), mark: good.mark}
 	serve(t, next)
-	after := waitPods(t, ns, 3, rolloutTimeout, "run the proxy "+next.image+" (a new configuration ends the halt)", runsProxy(next.image))
+	after := waitPods(t, ns, 3, rolloutTimeout, "run the proxy "+next.image+" (a new configuration ends the halt)", proxyRuns(next.image))
 	checkSamePods(t, before, after)
 	for _, p := range after {
 		if v, ok := p.Annotations[failedKey]; ok {
@@ -108,7 +110,7 @@ func waitFailed(t *testing.T, ns, image string) corev1.Pod {
 		if len(failed) > 1 {
 			return false, fmt.Errorf("%d pods carry %s", len(failed), failedKey)
 		}
-		return len(failed) == 1 && runsProxy(image)(&failed[0]), nil
+		return len(failed) == 1 && proxyRuns(image)(&failed[0]), nil
 	})
 	if err != nil {
 		t.Fatalf("not one pod tried, annotated %s and back on %s within %s: %v; pods:\n%s", failedKey, image, rolloutTimeout, err, describeAll(pods))

@@ -9,6 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/tandem-io/tandem/test/e2e/tandemtest"
 )
 
 // eventComponent is the source the controller's events name.
@@ -27,7 +29,7 @@ func inPlaceImage(t *testing.T) {
 	next := def{image: current.other(), mark: current.mark}
 	serve(t, next)
 	served := time.Now()
-	after := waitPods(t, ns, 4, rolloutTimeout, "run the proxy "+next.image, runsProxy(next.image))
+	after := waitPods(t, ns, 4, rolloutTimeout, "run the proxy "+next.image, proxyRuns(next.image))
 	t.Logf("every pod runs %s %.1fs after every replica served it (interval %s)", next.image, time.Since(served).Seconds(), interval)
 	most, samples := unready.stop()
 	t.Logf("at most %d proxy unready in %d samples", most, samples)
@@ -89,13 +91,13 @@ func leaderLost(t *testing.T) {
 	successor := leader(t, lost.Name)
 	t.Logf("new leader: %s", successor.Name)
 
-	after := waitPods(t, ns, 4, rolloutTimeout, "run the proxy "+next.image, runsProxy(next.image))
+	after := waitPods(t, ns, 4, rolloutTimeout, "run the proxy "+next.image, proxyRuns(next.image))
 	checkSamePods(t, before, after)
 	evs := waitEvents(t, ns, reasonUpdated, uids(after)...)
 	checkOnce(t, evs, reasonUpdated, podUIDs(after))
 	restarts := proxyRestarts(before)
 	for _, p := range after {
-		if now, _ := status(&p, "proxy"); now.RestartCount != restarts[p.UID]+1 {
+		if now, _ := tandemtest.ContainerStatus(&p, "proxy"); now.RestartCount != restarts[p.UID]+1 {
 			t.Errorf("%s: the proxy restarted %d times during the rollout, want once", p.Name, now.RestartCount-restarts[p.UID])
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tandem-io/tandem/internal/rollout"
+	"github.com/tandem-io/tandem/test/e2e/tandemtest"
 )
 
 // resumeTimeout bounds how long paused pods take to be updated once the pause ends: an
@@ -30,13 +31,13 @@ func pausedNamespace(t *testing.T) {
 
 	next := def{image: current.other(), mark: current.mark}
 	serve(t, next)
-	waitPods(t, free, 1, rolloutTimeout, "run the proxy "+next.image+" (its namespace is not paused)", runsProxy(next.image))
+	waitPods(t, free, 1, rolloutTimeout, "run the proxy "+next.image+" (its namespace is not paused)", proxyRuns(next.image))
 	waitLeaderMetrics(t, inPlacePaused+" 2", func(m map[string]float64) bool { return m[inPlacePaused] == 2 })
 	time.Sleep(quiet)
 	checkUntouched(t, held, before, was)
 
 	annotate(t, held, map[string]string{rollout.PauseKey: ""})
-	after := waitPods(t, held, 2, resumeTimeout, "run the proxy "+next.image+" once the namespace's pause is gone", runsProxy(next.image))
+	after := waitPods(t, held, 2, resumeTimeout, "run the proxy "+next.image+" once the namespace's pause is gone", proxyRuns(next.image))
 	checkSamePods(t, before, after)
 	checkOnce(t, waitEvents(t, held, reasonUpdated, uids(after)...), reasonUpdated, podUIDs(after))
 }
@@ -72,7 +73,7 @@ func globalPause(t *testing.T) {
 	checkAuditSaysPaused(t, ns, next)
 
 	upgrade(t, "rollout.paused=false")
-	after := waitPods(t, ns, 2, resumeTimeout, "run the proxy "+next.image+" once the global pause is lifted", runsProxy(next.image))
+	after := waitPods(t, ns, 2, resumeTimeout, "run the proxy "+next.image+" once the global pause is lifted", proxyRuns(next.image))
 	checkSamePods(t, before, after)
 	checkOnce(t, waitEvents(t, ns, reasonUpdated, uids(after)...), reasonUpdated, podUIDs(after))
 }
@@ -81,11 +82,11 @@ func globalPause(t *testing.T) {
 // never restarted, with no SidecarUpdated event.
 func checkUntouched(t *testing.T, ns string, before []corev1.Pod, image string) {
 	t.Helper()
-	pods := waitPods(t, ns, len(before), startTimeout, "run the proxy "+image, runsProxy(image))
+	pods := waitPods(t, ns, len(before), startTimeout, "run the proxy "+image, proxyRuns(image))
 	checkSamePods(t, before, pods)
 	restarts := proxyRestarts(before)
 	for _, p := range pods {
-		if s, _ := status(&p, "proxy"); s.RestartCount != restarts[p.UID] {
+		if s, _ := tandemtest.ContainerStatus(&p, "proxy"); s.RestartCount != restarts[p.UID] {
 			t.Errorf("%s: its proxy restarted %d times while paused", p.Name, s.RestartCount-restarts[p.UID])
 		}
 	}

@@ -26,7 +26,7 @@ func envRestart(t *testing.T) {
 	next := def{image: current.image, mark: current.mark + "1"}
 	serve(t, next)
 	after := waitPods(t, ns, 2, rolloutTimeout, "run new pods with PROXY_MARK="+next.mark, func(p *corev1.Pod) bool {
-		return runsProxy(next.image)(p) && slices.Contains(p.Spec.Containers[0].Env, corev1.EnvVar{Name: "PROXY_MARK", Value: next.mark})
+		return proxyRuns(next.image)(p) && slices.Contains(p.Spec.Containers[0].Env, corev1.EnvVar{Name: "PROXY_MARK", Value: next.mark})
 	})
 	checkNewPods(t, before, after)
 	d := webDeployment(t, ns)
@@ -58,12 +58,12 @@ func missingRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := waitPods(t, ns, 2, startTimeout, "run without the proxy", func(p *corev1.Pod) bool {
-		_, injected := spec(p, "proxy")
+		_, injected := tandemtest.Container(p, "proxy")
 		return !injected && tandemtest.Ready(p)
 	})
 
 	setReplicas(t, 2)
-	after := waitPods(t, ns, 2, rolloutTimeout, "run new pods with the proxy "+current.image, runsProxy(current.image))
+	after := waitPods(t, ns, 2, rolloutTimeout, "run new pods with the proxy "+current.image, proxyRuns(current.image))
 	checkNewPods(t, before, after)
 	d := webDeployment(t, ns)
 	if d.Spec.Template.Annotations[rollout.RestartedAtKey] == "" {

@@ -146,7 +146,7 @@ func runWeb(t *testing.T, ns string, replicas int32) []corev1.Pod {
 	if _, err := client.AppsV1().Deployments(ns).Create(t.Context(), web(replicas), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	return waitPods(t, ns, int(replicas), startTimeout, "run the proxy "+current.image, runsProxy(current.image))
+	return waitPods(t, ns, int(replicas), startTimeout, "run the proxy "+current.image, proxyRuns(current.image))
 }
 
 // waitPods waits until exactly n pods of web run in ns, none being deleted, each done;
@@ -169,48 +169,16 @@ func waitPods(t *testing.T, ns string, n int, timeout time.Duration, what string
 	return pods
 }
 
-// status returns a container's status, init containers included.
-func status(p *corev1.Pod, name string) (corev1.ContainerStatus, bool) {
-	all := slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses)
-	i := slices.IndexFunc(all, func(s corev1.ContainerStatus) bool { return s.Name == name })
-	if i < 0 {
-		return corev1.ContainerStatus{}, false
-	}
-	return all[i], true
-}
-
-// spec returns a container, init containers included.
-func spec(p *corev1.Pod, name string) (corev1.Container, bool) {
-	all := slices.Concat(p.Spec.InitContainers, p.Spec.Containers)
-	i := slices.IndexFunc(all, func(c corev1.Container) bool { return c.Name == name })
-	if i < 0 {
-		return corev1.Container{}, false
-	}
-	return all[i], true
-}
-
-// runsProxy says the pod is Ready with its proxy specified and running image, Ready.
-func runsProxy(image string) func(*corev1.Pod) bool {
-	return func(p *corev1.Pod) bool {
-		c, _ := spec(p, "proxy")
-		s, ok := status(p, "proxy")
-		return ok && c.Image == image && tandemtest.Ready(p) && s.Ready && s.State.Running != nil && s.Image == image
-	}
-}
-
 func describe(p *corev1.Pod) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (uid %s) phase %s", p.Name, p.UID, p.Status.Phase)
 	if v, ok := p.Annotations[failedKey]; ok {
 		fmt.Fprintf(&b, " %s=%s", failedKey, v)
 	}
-	if c, ok := spec(p, "proxy"); ok {
+	if c, ok := tandemtest.Container(p, "proxy"); ok {
 		fmt.Fprintf(&b, "; proxy spec %s", c.Image)
 	}
-	for _, s := range slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses) {
-		fmt.Fprintf(&b, "; %s %s ready=%v restarts=%d %+v", s.Name, s.Image, s.Ready, s.RestartCount, s.State)
-	}
-	return b.String()
+	return b.String() + tandemtest.DescribeContainers(p)
 }
 
 func describeAll(pods []corev1.Pod) string {
@@ -229,7 +197,7 @@ func checkSamePods(t *testing.T, before, after []corev1.Pod) {
 		if !slices.ContainsFunc(before, func(b corev1.Pod) bool { return b.UID == p.UID }) {
 			t.Errorf("pod %s is new (UID %s): the change was meant in place", p.Name, p.UID)
 		}
-		if s, _ := status(&p, "app"); s.RestartCount != 0 {
+		if s, _ := tandemtest.ContainerStatus(&p, "app"); s.RestartCount != 0 {
 			t.Errorf("pod %s: the app restarted %d times", p.Name, s.RestartCount)
 		}
 	}
@@ -249,7 +217,7 @@ func checkNewPods(t *testing.T, before, after []corev1.Pod) {
 func proxyRestarts(pods []corev1.Pod) map[types.UID]int32 {
 	m := map[types.UID]int32{}
 	for _, p := range pods {
-		s, _ := status(&p, "proxy")
+		s, _ := tandemtest.ContainerStatus(&p, "proxy")
 		m[p.UID] = s.RestartCount
 	}
 	return m
@@ -297,9 +265,12 @@ func (s *sampler) stop() (most, samples int) {
 func unreadyProxies(pods []corev1.Pod) int {
 	n := 0
 	for _, p := range pods {
-		if s, ok := status(&p, "proxy"); !ok || !s.Ready {
+		if s, ok := tandemtest.ContainerStatus(&p, "proxy"); !ok || !s.Ready {
 			n++
 		}
 	}
 	return n
 }
+
+// proxyRuns says the pod is Ready, running the proxy image, Ready.
+func proxyRuns(image string) func(*corev1.Pod) bool { return tandemtest.RunsImage("proxy", image) }
