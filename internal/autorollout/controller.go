@@ -81,8 +81,9 @@ type Controller struct {
 	passes   int
 	// restarted are the owners this leader restarted, with the configuration it was for.
 	restarted map[rollout.Ref]string
-	// servedSince is the configuration every ready replica served at the last check.
-	servedSince string
+	// servedSince is the configuration every ready replica served at the last check;
+	// waiting is why restarts waited then, logged once.
+	servedSince, waiting string
 	// moved are the pods this pass's step changed: no longer pending.
 	moved  map[types.UID]bool
 	self   *corev1.Pod

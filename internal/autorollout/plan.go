@@ -120,10 +120,10 @@ func (c *Controller) next(ctx context.Context, plan *rollout.Plan) (step, bool) 
 		}
 		if replicas == nil {
 			why := c.replicasServe(ctx)
-			if why != "" {
+			if why != "" && why != c.waiting {
 				c.log.Info("restarts wait: "+why, "owner", owner.Namespace+"/"+owner.String())
 			}
-			replicas = &why
+			c.waiting, replicas = why, &why
 		}
 		return *replicas != ""
 	})
@@ -137,8 +137,12 @@ func (c *Controller) busy(ctx context.Context, owner rollout.Ref) bool {
 		return false
 	}
 	state, done, err := rollout.RolloutStatus(ctx, c.opts.Client, owner)
-	if err != nil || !done {
-		c.log.Debug("waiting for an owner's own rollout before restarting it", "owner", owner.Namespace+"/"+owner.String(), "state", state, "error", fmt.Sprint(err))
+	switch {
+	case err != nil:
+		c.log.Debug("cannot read an owner's rollout; not restarting it now", "owner", owner.Namespace+"/"+owner.String(), "error", err.Error())
+		return true
+	case !done:
+		c.log.Debug("waiting for an owner's own rollout before restarting it", "owner", owner.Namespace+"/"+owner.String(), "state", state)
 		return true
 	}
 	return false
