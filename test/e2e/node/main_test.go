@@ -3,17 +3,14 @@ package node
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/tandem-io/tandem/test/e2e/controlplane"
-	"github.com/tandem-io/tandem/test/e2e/isolation"
 	"github.com/tandem-io/tandem/test/e2e/tandemtest"
 	"github.com/tandem-io/tandem/test/images"
 )
@@ -39,50 +36,29 @@ const classicProxy = `
 `
 
 func TestMain(m *testing.M) {
-	os.Exit(isolation.Main("tandem-e2e-node", func(iso *isolation.Isolation) int {
-		code, err := run(m, iso)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "e2e node setup:", err)
-			return 1
-		}
-		return code
+	os.Exit(controlplane.RunWithNode(m, controlplane.NodeSuite{
+		Name:  "tandem-e2e-node",
+		Ready: func(c *controlplane.ControlPlane, k kubernetes.Interface) { cp, client = c, k },
+		Images: func(ctx context.Context, dir string) ([]string, error) {
+			demo, err := images.BuildAll(ctx, dir)
+			if err != nil {
+				return nil, err
+			}
+			tandem, err := images.BuildTandem(ctx, dir, images.TandemTag)
+			return []string{demo, tandem}, err
+		},
+		Start: serveDemo,
 	}))
 }
 
-// run starts the cluster with its node, and Tandem serving the demo configuration.
+// serveDemo starts Tandem serving the demo configuration (startTandem), for the suite.
 // Everything lives in the isolation's directory, which is kept when a test fails.
-func run(m *testing.M, iso *isolation.Isolation) (int, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	var err error
-	if cp, err = controlplane.Start(ctx, controlplane.Options{LogDir: filepath.Join(iso.Dir, "logs"), Out: os.Stderr, Address: isolation.NodeIP}); err != nil {
-		return 1, err
-	}
-	defer cp.Stop()
-	if client, err = kubernetes.NewForConfig(cp.RESTConfig); err != nil {
-		return 1, err
-	}
-	demo, err := images.BuildAll(ctx, iso.Dir)
+func serveDemo(ctx context.Context, dir string) (func(), string, error) {
+	server, err := startTandem(ctx, dir)
 	if err != nil {
-		return 1, err
+		return nil, "", err
 	}
-	tandemImage, err := images.BuildTandem(ctx, iso.Dir, images.TandemTag)
-	if err != nil {
-		return 1, err
-	}
-	if err := cp.StartNode(ctx, controlplane.NodeOptions{Isolation: iso, Images: []string{demo, tandemImage}}); err != nil {
-		return 1, err
-	}
-	server, err := startTandem(ctx, iso.Dir)
-	if err != nil {
-		return 1, err
-	}
-	defer server.Stop()
-	code := m.Run()
-	if code != 0 {
-		fmt.Fprintf(os.Stderr, "component logs: %s; tandem's: %s\n", cp.LogDir(), server.LogPath)
-	}
-	return code, nil
+	return func() { _ = server.Stop() }, "tandem's: " + server.LogPath, nil
 }
 
 // startTandem builds tandem, serves examples/demo/config.yaml plus classicProxy, and

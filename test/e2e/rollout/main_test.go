@@ -3,17 +3,14 @@ package rollout
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/tandem-io/tandem/test/e2e/controlplane"
-	"github.com/tandem-io/tandem/test/e2e/isolation"
 	"github.com/tandem-io/tandem/test/e2e/tandemtest"
 	"github.com/tandem-io/tandem/test/images"
 )
@@ -32,45 +29,24 @@ var (
 const webhookOff = "e2e.tandem.io/webhook-off"
 
 func TestMain(m *testing.M) {
-	os.Exit(isolation.Main("tandem-e2e-rollout", func(iso *isolation.Isolation) int {
-		code, err := run(m, iso)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "e2e rollout setup:", err)
-			return 1
-		}
-		return code
+	os.Exit(controlplane.RunWithNode(m, controlplane.NodeSuite{
+		Name:  "tandem-e2e-rollout",
+		Ready: func(c *controlplane.ControlPlane, k kubernetes.Interface) { cp, client = c, k },
+		Images: func(ctx context.Context, dir string) ([]string, error) {
+			demo, err := images.BuildAll(ctx, dir)
+			return []string{demo}, err
+		},
+		Start: serveBase,
 	}))
 }
 
-// run starts the cluster with its node, and Tandem serving base.
-func run(m *testing.M, iso *isolation.Isolation) (int, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	var err error
-	if cp, err = controlplane.Start(ctx, controlplane.Options{LogDir: filepath.Join(iso.Dir, "logs"), Out: os.Stderr, Address: isolation.NodeIP}); err != nil {
-		return 1, err
-	}
-	defer cp.Stop()
-	if client, err = kubernetes.NewForConfig(cp.RESTConfig); err != nil {
-		return 1, err
-	}
-	demo, err := images.BuildAll(ctx, iso.Dir)
+// serveBase starts Tandem serving base (startTandem), for the suite.
+func serveBase(ctx context.Context, dir string) (func(), string, error) {
+	server, err := startTandem(ctx, dir)
 	if err != nil {
-		return 1, err
+		return nil, "", err
 	}
-	if err := cp.StartNode(ctx, controlplane.NodeOptions{Isolation: iso, Images: []string{demo}}); err != nil {
-		return 1, err
-	}
-	server, err := startTandem(ctx, iso.Dir)
-	if err != nil {
-		return 1, err
-	}
-	defer server.Stop()
-	code := m.Run()
-	if code != 0 {
-		fmt.Fprintf(os.Stderr, "component logs: %s; tandem's: %s\n", cp.LogDir(), server.LogPath)
-	}
-	return code, nil
+	return func() { _ = server.Stop() }, "tandem's: " + server.LogPath, nil
 }
 
 // startTandem builds tandem, serves base from configFile, and registers the webhook for

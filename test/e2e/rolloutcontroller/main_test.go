@@ -2,17 +2,12 @@ package rolloutcontroller
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/tandem-io/tandem/test/e2e/controlplane"
-	"github.com/tandem-io/tandem/test/e2e/isolation"
 	"github.com/tandem-io/tandem/test/e2e/tandemtest"
 	"github.com/tandem-io/tandem/test/images"
 )
@@ -26,50 +21,27 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(isolation.Main("tandem-e2e-rolloutcontroller", func(iso *isolation.Isolation) int {
-		code, err := run(m, iso)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "e2e rolloutcontroller setup:", err)
-			return 1
-		}
-		return code
+	os.Exit(controlplane.RunWithNode(m, controlplane.NodeSuite{
+		Name: "tandem-e2e-rolloutcontroller",
+		// client-go's default of 5 requests a second would slow the samplers, which list
+		// pods every 200 ms while the tests poll events and metrics.
+		QPS: 50, Burst: 100,
+		Ready:  func(c *controlplane.ControlPlane, k kubernetes.Interface) { cp, client = c, k },
+		Images: nodeImages,
 	}))
 }
 
-// run starts the cluster with its node, which has the demo images (the proxy under two
-// tags) and Tandem's image.
-func run(m *testing.M, iso *isolation.Isolation) (int, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+// nodeImages builds the tandem binary (for tandem audit), and the images: the demo's
+// (the proxy under two tags) and Tandem's.
+func nodeImages(ctx context.Context, dir string) ([]string, error) {
 	var err error
-	if cp, err = controlplane.Start(ctx, controlplane.Options{LogDir: filepath.Join(iso.Dir, "logs"), Out: os.Stderr, Address: isolation.NodeIP}); err != nil {
-		return 1, err
+	if bin, err = tandemtest.Build(ctx, dir); err != nil {
+		return nil, err
 	}
-	defer cp.Stop()
-	// client-go's default of 5 requests a second would slow the samplers, which list
-	// pods every 200 ms while the tests poll events and metrics.
-	config := rest.CopyConfig(cp.RESTConfig)
-	config.QPS, config.Burst = 50, 100
-	if client, err = kubernetes.NewForConfig(config); err != nil {
-		return 1, err
-	}
-	if bin, err = tandemtest.Build(ctx, iso.Dir); err != nil {
-		return 1, err
-	}
-	demo, err := images.BuildAll(ctx, iso.Dir)
+	demo, err := images.BuildAll(ctx, dir)
 	if err != nil {
-		return 1, err
+		return nil, err
 	}
-	tandem, err := images.BuildTandem(ctx, iso.Dir, images.TandemTag)
-	if err != nil {
-		return 1, err
-	}
-	if err := cp.StartNode(ctx, controlplane.NodeOptions{Isolation: iso, Images: []string{demo, tandem}}); err != nil {
-		return 1, err
-	}
-	code := m.Run()
-	if code != 0 {
-		fmt.Fprintf(os.Stderr, "component and container logs: %s\n", cp.LogDir())
-	}
-	return code, nil
+	tandem, err := images.BuildTandem(ctx, dir, images.TandemTag)
+	return []string{demo, tandem}, err
 }
