@@ -101,8 +101,7 @@ func (c *Controller) halted(view audit.View) string {
 			if f != nil && m.UID == f.uid {
 				f.seen = true
 			}
-			return fmt.Sprintf("halted: pod %s/%s did not take this configuration and was put back; change the configuration, or remove its annotation to retry (kubectl annotate pod -n %s %s %s-)",
-				m.Namespace, m.Name, m.Namespace, m.Name, FailedKey)
+			return haltedBy(m.Namespace, m.Name)
 		}
 		exists = exists || f != nil && m.UID == f.uid
 	}
@@ -145,4 +144,11 @@ func (c *Controller) selfPaused(ctx context.Context) string {
 		return "paused by " + rollout.PauseKey + " on Tandem's " + owner.PausedBy
 	}
 	return ""
+}
+
+// haltedBy says that the failure record on pod namespace/name halts the rollout, and how
+// to retry.
+func haltedBy(namespace, name string) string {
+	return fmt.Sprintf("halted: pod %s/%s did not take this configuration and was put back; change the configuration, or remove its annotation to retry (kubectl annotate pod -n %s %s %s-)",
+		namespace, name, namespace, name, FailedKey)
 }

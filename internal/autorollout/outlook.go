@@ -66,8 +66,7 @@ func failedPod(ctx context.Context, client kubernetes.Interface, namespace, dige
 	}
 	for _, p := range list.Items {
 		if p.Annotations[FailedKey] == digest {
-			return fmt.Sprintf("halted: pod %s/%s did not take this configuration and was put back; change the configuration, or remove its annotation to retry (kubectl annotate pod -n %s %s %s-)",
-				p.Namespace, p.Name, p.Namespace, p.Name, FailedKey), nil
+			return haltedBy(p.Namespace, p.Name), nil
 		}
 	}
 	return "", nil
