@@ -166,7 +166,7 @@ func active(t *testing.T, ns, when string) {
 func scaledToZero(t *testing.T) {
 	kubectl(t, "", "scale", "deployment/"+release, "-n", helmNS, "--replicas=0")
 	err := wait.PollUntilContextTimeout(t.Context(), 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		list, err := client.CoreV1().Pods(helmNS).List(ctx, metav1.ListOptions{LabelSelector: tandemSelector})
+		list, err := client.CoreV1().Pods(helmNS).List(ctx, metav1.ListOptions{LabelSelector: tandemtest.TandemSelector})
 		return err == nil && len(list.Items) == 0, nil
 	})
 	if err != nil {

@@ -28,9 +28,6 @@ import (
 // is room for a loaded machine.
 const startTimeout = 2 * time.Minute
 
-// tandemSelector picks Tandem's pods, as the chart labels them.
-const tandemSelector = "app.kubernetes.io/name=tandem"
-
 // kubectl runs kubectl (stdin may be empty) and fails the test on error.
 func kubectl(t *testing.T, stdin string, args ...string) string {
 	t.Helper()
@@ -91,11 +88,11 @@ func podConditions(p *corev1.Pod) string {
 // tandemPods lists Tandem's pods that are not on their way out.
 func tandemPods(t *testing.T, ns string) []corev1.Pod {
 	t.Helper()
-	list, err := client.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: tandemSelector})
+	pods, err := tandemtest.TandemPods(t.Context(), client, ns)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return slices.DeleteFunc(list.Items, func(p corev1.Pod) bool { return p.DeletionTimestamp != nil })
+	return pods
 }
 
 // tandemLogs is every Tandem pod's log, one after the other.
@@ -218,10 +215,7 @@ func (l load) check(t *testing.T) {
 }
 
 // waitConfigServed waits until every Tandem replica in namespace has loaded the
-// configuration the ConfigMap holds now. The kubelet refreshes a ConfigMap volume on its
-// next sync, then each replica reloads on its own: one replica serving the new file says
-// nothing of the other, which the API server may call next. Each load logs the file's
-// sha256, so the wait reads every replica's log for it.
+// configuration the ConfigMap holds now.
 func waitConfigServed(t *testing.T, namespace, configMap string) {
 	t.Helper()
 	cm, err := client.CoreV1().ConfigMaps(namespace).Get(t.Context(), configMap, metav1.GetOptions{})
@@ -230,16 +224,7 @@ func waitConfigServed(t *testing.T, namespace, configMap string) {
 	}
 	sum := sha256.Sum256([]byte(cm.Data["config.yaml"]))
 	digest := hex.EncodeToString(sum[:])
-	err = wait.PollUntilContextTimeout(t.Context(), time.Second, startTimeout, true, func(ctx context.Context) (bool, error) {
-		for _, p := range tandemPods(t, namespace) {
-			log, err := client.CoreV1().Pods(namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: "tandem"}).DoRaw(ctx)
-			if err != nil || !strings.Contains(string(log), digest) {
-				return false, nil
-			}
-		}
-		return true, nil
-	})
-	if err != nil {
+	if err := tandemtest.WaitConfigServed(t.Context(), client, namespace, digest, startTimeout); err != nil {
 		t.Fatalf("not every replica logged loading the configuration with sha256 %s: %v\n%s", digest, err, tandemLogs(t, namespace))
 	}
 }

@@ -1,15 +1,12 @@
 package rolloutcontroller
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -34,8 +31,6 @@ const (
 	release   = "tandem"
 	configMap = release + "-config"
 	lease     = release + "-audit"
-	// tandemSelector picks Tandem's pods, as the chart labels them.
-	tandemSelector = "app.kubernetes.io/name=tandem"
 	// metricsPort is the chart's default ports.metrics.
 	metricsPort = "8080"
 )
@@ -128,49 +123,23 @@ func configDigest(t *testing.T) string {
 }
 
 // waitConfigServed waits until every Tandem replica serves the configuration the
-// ConfigMap holds now. The kubelet refreshes a ConfigMap volume on its next sync, then
-// each replica reloads on its own; each load logs the file's sha256. The last load
-// counts: the tests go back to configurations served before.
+// ConfigMap holds now.
 func waitConfigServed(t *testing.T) {
 	t.Helper()
 	digest := configDigest(t)
-	err := wait.PollUntilContextTimeout(t.Context(), time.Second, startTimeout, true, func(ctx context.Context) (bool, error) {
-		for _, p := range tandemPods(t) {
-			log, err := client.CoreV1().Pods(tandemNS).GetLogs(p.Name, &corev1.PodLogOptions{Container: "tandem"}).DoRaw(ctx)
-			if err != nil || lastLoaded(log) != digest {
-				return false, nil
-			}
-		}
-		return true, nil
-	})
-	if err != nil {
+	if err := tandemtest.WaitConfigServed(t.Context(), client, tandemNS, digest, startTimeout); err != nil {
 		t.Fatalf("not every replica loaded the configuration with sha256 %s last, within %s: %v\n%s", digest, startTimeout, err, tandemLogs(t))
 	}
-}
-
-// lastLoaded is the sha256 of the configuration a replica's log says it loaded last.
-func lastLoaded(log []byte) string {
-	var last string
-	for _, line := range bytes.Split(log, []byte("\n")) {
-		var entry struct {
-			Msg    string `json:"msg"`
-			SHA256 string `json:"sha256"`
-		}
-		if json.Unmarshal(line, &entry) == nil && entry.Msg == "configuration loaded" {
-			last = entry.SHA256
-		}
-	}
-	return last
 }
 
 // tandemPods lists Tandem's pods that are not on their way out.
 func tandemPods(t *testing.T) []corev1.Pod {
 	t.Helper()
-	list, err := client.CoreV1().Pods(tandemNS).List(t.Context(), metav1.ListOptions{LabelSelector: tandemSelector})
+	pods, err := tandemtest.TandemPods(t.Context(), client, tandemNS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return slices.DeleteFunc(list.Items, func(p corev1.Pod) bool { return p.DeletionTimestamp != nil })
+	return pods
 }
 
 // tandemLogs is every Tandem pod's log, one after the other, for failure messages; it
@@ -178,7 +147,7 @@ func tandemPods(t *testing.T) []corev1.Pod {
 func tandemLogs(t *testing.T) string {
 	t.Helper()
 	ctx := context.WithoutCancel(t.Context())
-	list, err := client.CoreV1().Pods(tandemNS).List(ctx, metav1.ListOptions{LabelSelector: tandemSelector})
+	list, err := client.CoreV1().Pods(tandemNS).List(ctx, metav1.ListOptions{LabelSelector: tandemtest.TandemSelector})
 	if err != nil {
 		return err.Error()
 	}
@@ -341,7 +310,7 @@ func setReplicas(t *testing.T, n int) {
 	waitRolledOut(t)
 	var have int
 	err := wait.PollUntilContextTimeout(t.Context(), 500*time.Millisecond, startTimeout, true, func(ctx context.Context) (bool, error) {
-		list, err := client.CoreV1().Pods(tandemNS).List(ctx, metav1.ListOptions{LabelSelector: tandemSelector})
+		list, err := client.CoreV1().Pods(tandemNS).List(ctx, metav1.ListOptions{LabelSelector: tandemtest.TandemSelector})
 		if err != nil {
 			return false, nil
 		}
