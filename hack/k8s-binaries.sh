@@ -13,21 +13,76 @@
 # package is used, as is iptables for kube-proxy; each is installed when
 # missing and we are root with apt-get.
 #
-# Idempotent: when the cache is complete and its stamp matches the pins, it
-# only prints the directory. Progress goes to stderr; stdout is exactly one
-# line, the bin directory, so callers can do BIN=$(hack/k8s-binaries.sh).
+# Every Kubernetes version has its own directory in the cache, side by side:
+# the default one is pinned by test/e2e/tools/go.mod, the others each by
+# test/e2e/tools/kubernetes-<minor>/go.mod. etcd, containerd, the CNI plugins
+# and helm are the same for every version (docs/development.md says why).
+#
+# Idempotent: when the cache has every binary asked for and its stamp matches
+# the pins, it only prints the directory; otherwise it builds what is missing.
+# Progress goes to stderr; stdout is exactly one line, the bin directory, so
+# callers can do BIN=$(hack/k8s-binaries.sh).
+#
+# Usage: hack/k8s-binaries.sh [--control-plane | --versions]
+#   --control-plane  build only what a control plane without a node needs
+#   --versions       print the pinned Kubernetes versions, one a line, and exit
 #
 # Environment:
-#   TANDEM_K8S_CACHE  cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/tandem/k8s)
+#   TANDEM_K8S_VERSION  the Kubernetes version: a pinned minor (1.30) or its exact
+#                       pin (1.30.14, v1.30.14); default the line below
+#   TANDEM_K8S_CACHE    cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/tandem/k8s)
 set -euo pipefail
 
-# The bin directory is named after the first two only; test/e2e/controlplane
+# The bin directory is named after the first two; test/e2e/controlplane
 # computes the same name (and a test reads this exact line).
 K8S_VERSION=v1.37.2 ETCD_VERSION=v3.6.16
 CONTAINERD_VERSION=v2.4.2 CNI_VERSION=v1.10.0 HELM_VERSION=v4.3.1 HELM3_VERSION=v3.22.0
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tools=$root/test/e2e/tools
+
+log() { echo "k8s-binaries: $*" >&2; }
+
+only_control_plane=false
+case ${1:-} in
+"") ;;
+--control-plane) only_control_plane=true ;;
+--versions)
+	for mod in "$tools/go.mod" "$tools"/kubernetes-*/go.mod; do
+		awk '$1 == "require" && $2 == "k8s.io/kubernetes" { print $3 }' "$mod"
+	done | sort -V
+	exit 0
+	;;
+*)
+	log "unknown argument $1; usage: $0 [--control-plane | --versions]"
+	exit 2
+	;;
+esac
+
+# The module that pins the Kubernetes commands of the version asked for.
+k8s_tools=$tools
+if [[ -n ${TANDEM_K8S_VERSION:-} ]]; then
+	asked=${TANDEM_K8S_VERSION#v}
+	if [[ ! $asked =~ ^1\.[0-9]+(\.[0-9]+)?$ ]]; then
+		log "TANDEM_K8S_VERSION=$TANDEM_K8S_VERSION is not a Kubernetes version such as 1.30 or 1.30.14"
+		exit 2
+	fi
+	minor=$(cut -d. -f1,2 <<<"$asked")
+	default_minor=$(cut -d. -f1,2 <<<"${K8S_VERSION#v}")
+	if [[ $minor != "$default_minor" ]]; then
+		k8s_tools=$tools/kubernetes-$minor
+		if [[ ! -f $k8s_tools/go.mod ]]; then
+			log "Kubernetes $minor is not pinned; the pinned versions are: $("$0" --versions | tr '\n' ' ')(to add one, copy test/e2e/tools/kubernetes-1.30 as docs/development.md says)"
+			exit 2
+		fi
+		K8S_VERSION=$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" { print $3 }' "$k8s_tools/go.mod")
+	fi
+	if [[ $asked == *.*.* && v$asked != "$K8S_VERSION" ]]; then
+		log "Kubernetes $asked is not pinned; the pinned $minor is $K8S_VERSION (TANDEM_K8S_VERSION=$minor)"
+		exit 2
+	fi
+fi
+
 cache=${TANDEM_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tandem/k8s}
 dest=$cache/$K8S_VERSION-etcd${ETCD_VERSION#v}
 bin=$dest/bin
@@ -36,18 +91,22 @@ bin=$dest/bin
 # macOS laptop) the control plane alone is still useful.
 node=false
 [[ $(uname -s) == Linux ]] && node=true
+# The stamp does not depend on what is asked for: --control-plane builds part
+# of the same set, and a later run adds the rest.
+node_asked=$node
+$only_control_plane && node_asked=false
 
-control_plane=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl helm helm3)
-node_binaries=(kubelet kube-proxy containerd containerd-shim-runc-v2 ctr)
+control_plane=(etcd kube-apiserver kube-controller-manager kubectl helm helm3)
+node_binaries=(kube-scheduler kubelet kube-proxy containerd containerd-shim-runc-v2 ctr)
 # Under github.com/containernetworking/plugins/plugins; built into bin/cni.
 cni_plugins=(main/bridge ipam/host-local main/loopback meta/portmap)
 binaries=("${control_plane[@]}")
-if $node; then
+if $node_asked; then
 	binaries+=("${node_binaries[@]}")
 	for p in "${cni_plugins[@]}"; do binaries+=("cni/${p##*/}"); done
 fi
 # Every module built from; the stamp covers their go.mod and go.sum.
-modules=("$tools" "$tools/etcd" "$tools/containerd" "$tools/cni" "$tools/helm" "$tools/helm3")
+modules=("$k8s_tools" "$tools/etcd" "$tools/containerd" "$tools/cni" "$tools/helm" "$tools/helm3")
 
 # -mod=readonly: a stale go.sum must fail loudly instead of being rewritten.
 goflags=(-trimpath -buildvcs=false -mod=readonly)
@@ -82,8 +141,6 @@ helm3_ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM3_VERSION"
 for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
 	helm3_ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$helm3_k8s_minor"
 done
-
-log() { echo "k8s-binaries: $*" >&2; }
 
 sha256() {
 	if command -v sha256sum >/dev/null; then sha256sum; else shasum -a 256; fi
@@ -140,7 +197,7 @@ ensure_package() { # command package
 	fi
 }
 
-if $node; then
+if $node_asked; then
 	ensure_package runc runc
 	ensure_package iptables-restore iptables
 fi
@@ -164,15 +221,29 @@ if command -v flock >/dev/null; then
 	rm -rf "$dest"/.build.*
 fi
 
-check_pin "$tools" k8s.io/kubernetes "$K8S_VERSION"
+check_pin "$k8s_tools" k8s.io/kubernetes "$K8S_VERSION"
 check_pin "$tools/etcd" go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
 check_pin "$tools/containerd" github.com/containerd/containerd/v2 "$CONTAINERD_VERSION"
 check_pin "$tools/cni" github.com/containernetworking/plugins "$CNI_VERSION"
 check_pin "$tools/helm" helm.sh/helm/v4 "$HELM_VERSION"
 check_pin "$tools/helm3" helm.sh/helm/v3 "$HELM3_VERSION"
 
-# Build into a temp dir on the same filesystem and rename it into place, so
-# an interrupted build never leaves a half-populated cache behind.
+# A stale stamp means every binary is rebuilt; a matching one that lacks some
+# (a --control-plane cache asked for the node) means those are added.
+if [[ -f $bin/.stamp && $(<"$bin/.stamp") == "$want" ]]; then
+	have=()
+	for b in "${binaries[@]}"; do [[ -x $bin/$b ]] && have+=("$b"); done
+else
+	have=()
+	rm -rf "$bin"
+fi
+wanted() { # name: asked for and not in the cache yet
+	[[ " ${binaries[*]} " == *" $1 "* && " ${have[*]} " != *" $1 "* ]]
+}
+
+# Build into a temp dir on the same filesystem and rename each binary into
+# place, the stamp last, so an interrupted build never leaves a cache that
+# looks complete.
 tmp=$(mktemp -d "$dest/.build.XXXXXX")
 chmod 755 "$tmp" # mktemp creates it 0700
 trap 'rm -rf "$tmp"' EXIT
@@ -183,6 +254,7 @@ trap '[[ -z $child ]] || kill "$child" 2>/dev/null; exit 130' INT TERM
 build() { # name module-dir package [go build flags...]
 	local name=$1 dir=$2 pkg=$3 start=$SECONDS
 	shift 3
+	wanted "$name" || return 0
 	log "building $name ($pkg) ..."
 	mkdir -p "$(dirname "$tmp/$name")"
 	# In the background so the trap above can run while go build works.
@@ -194,32 +266,28 @@ build() { # name module-dir package [go build flags...]
 }
 
 total=$SECONDS
-log "cache miss in $bin; a cold build takes 15 to 25 minutes on two cores"
+log "cache miss in $bin; a cold build of every binary takes 15 to 25 minutes on two cores"
 build etcd "$tools/etcd" go.etcd.io/etcd/server/v3 -ldflags "$etcd_ldflags"
-for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
-	build "$cmd" "$tools" "k8s.io/kubernetes/cmd/$cmd" -ldflags "$k8s_ldflags"
+for cmd in kube-apiserver kube-controller-manager kubectl kube-scheduler kubelet kube-proxy; do
+	build "$cmd" "$k8s_tools" "k8s.io/kubernetes/cmd/$cmd" -ldflags "$k8s_ldflags"
 done
 build helm "$tools/helm" helm.sh/helm/v4/cmd/helm -ldflags "$helm_ldflags"
 build helm3 "$tools/helm3" helm.sh/helm/v3/cmd/helm -ldflags "$helm3_ldflags"
-if $node; then
-	build kubelet "$tools" k8s.io/kubernetes/cmd/kubelet -ldflags "$k8s_ldflags"
-	build kube-proxy "$tools" k8s.io/kubernetes/cmd/kube-proxy -ldflags "$k8s_ldflags"
-	for cmd in containerd ctr; do
-		build "$cmd" "$tools/containerd" "github.com/containerd/containerd/v2/cmd/$cmd" \
-			-tags "$containerd_tags" -ldflags "$containerd_ldflags"
-	done
-	build containerd-shim-runc-v2 "$tools/containerd" github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2 \
-		-tags "$shim_tags" -ldflags "$containerd_ldflags"
-	for p in "${cni_plugins[@]}"; do
-		build "cni/${p##*/}" "$tools/cni" "github.com/containernetworking/plugins/plugins/$p" -ldflags "$cni_ldflags"
-	done
-fi
-echo "$want" >"$tmp/.stamp"
+for cmd in containerd ctr; do
+	build "$cmd" "$tools/containerd" "github.com/containerd/containerd/v2/cmd/$cmd" \
+		-tags "$containerd_tags" -ldflags "$containerd_ldflags"
+done
+build containerd-shim-runc-v2 "$tools/containerd" github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2 \
+	-tags "$shim_tags" -ldflags "$containerd_ldflags"
+for p in "${cni_plugins[@]}"; do
+	build "cni/${p##*/}" "$tools/cni" "github.com/containernetworking/plugins/plugins/$p" -ldflags "$cni_ldflags"
+done
 
-if [[ -e $bin ]]; then
-	mv "$bin" "$tmp.old"
-	rm -rf "$tmp.old"
-fi
-mv "$tmp" "$bin"
-log "all binaries built in $((SECONDS - total))s"
+mkdir -p "$bin/cni"
+rm -f "$bin/.stamp"
+for f in $(cd "$tmp" && find . -type f -printf '%P\n'); do
+	mv "$tmp/$f" "$bin/$f"
+done
+echo "$want" >"$bin/.stamp"
+log "built in $((SECONDS - total))s"
 echo "$bin"

@@ -65,6 +65,11 @@ func TestCompileErrors(t *testing.T) {
 		{"a broken configuration", []string{"--config", broken}, "broken.yaml:2"},
 		{"an unknown format", []string{"-o", "toml"}, `--output must be one of yaml, json, not "toml"`},
 		{"arguments", []string{"extra"}, "unknown command"},
+		{"a version without policies", []string{"--kube-version", "1.30"}, "Kubernetes 1.30 serves no MutatingAdmissionPolicy; Tandem's admission policies need MutatingAdmissionPolicy admissionregistration.k8s.io/v1, served by default from Kubernetes 1.36"},
+		{"a version with beta policies only", []string{"--kube-version", "v1.35.1"}, "Kubernetes v1.35.1 serves no MutatingAdmissionPolicy;"},
+		{"not a version", []string{"--kube-version", "latest"}, `--kube-version: "latest" is not a Kubernetes version such as 1.30`},
+		{"a version and a cluster", []string{"--kube-version", "1.37", "--context", "prod"}, "none of the others can be"},
+		{"a cluster that cannot be read", []string{"--kubeconfig", filepath.Join(dir, "missing")}, "missing"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,6 +81,20 @@ func TestCompileErrors(t *testing.T) {
 				t.Errorf("a failed compile wrote output:\n%s", out)
 			}
 		})
+	}
+}
+
+// A version that runs the policies changes nothing in what is written.
+func TestCompileForAVersionThatRunsThem(t *testing.T) {
+	plain, _, err := run(t, "", "compile", "--config", repoFile("examples", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"1.36", "v1.37.2"} {
+		out, _, err := run(t, "", "compile", "--config", repoFile("examples", "config.yaml"), "--kube-version", v)
+		if err != nil || out != plain {
+			t.Errorf("compile --kube-version %s: %v, output the same: %v", v, err, out == plain)
+		}
 	}
 }
 

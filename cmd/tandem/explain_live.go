@@ -10,13 +10,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/tandem-io/tandem/internal/capabilities"
 	"github.com/tandem-io/tandem/internal/config"
 	"github.com/tandem-io/tandem/internal/explain"
 	"github.com/tandem-io/tandem/internal/inject"
-	"github.com/tandem-io/tandem/internal/webhook"
 )
 
 // explainRequestTimeout bounds each request to the API server.
@@ -49,10 +48,11 @@ func explainCluster(ctx context.Context, f *explainFlags, cfg *config.Config, na
 // defaults and namespaces selectors are decided as admission decides them, and takes
 // native sidecar support from the server's version.
 func explainLive(ctx context.Context, client kubernetes.Interface, cfg *config.Config, namespace, name string) ([]explain.Pod, error) {
-	native, err := webhook.NativeSidecars(ctx, discovery.ToServerVersionInterfaceWithContext(client.Discovery()))
+	found, err := capabilities.Detect(ctx, client.Discovery())
 	if err != nil {
 		return nil, err
 	}
+	native := found.NativeSidecars
 	ns, err := client.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("reading namespace %s: %w", namespace, err)

@@ -173,7 +173,9 @@ func TestExplainLive(t *testing.T) {
 		pod("shop", "bypassed", nil),
 		pod("other", "elsewhere", nil),
 	)
-	client.Discovery().(*fakediscovery.FakeDiscovery).FakedServerVersion = &version.Info{GitVersion: "v1.31.0"}
+	discovery := client.Discovery().(*fakediscovery.FakeDiscovery)
+	discovery.FakedServerVersion = &version.Info{GitVersion: "v1.31.0"}
+	discovery.Resources = []*metav1.APIResourceList{{GroupVersion: "v1", APIResources: []metav1.APIResource{{Name: "pods"}}}}
 	pods, err := explainLive(t.Context(), client, cfg, "shop", "")
 	if err != nil {
 		t.Fatal(err)

@@ -14,9 +14,9 @@ import (
 	"k8s.io/client-go/tools/pager"
 
 	"github.com/tandem-io/tandem/internal/audit"
+	"github.com/tandem-io/tandem/internal/capabilities"
 	"github.com/tandem-io/tandem/internal/config"
 	"github.com/tandem-io/tandem/internal/inject"
-	"github.com/tandem-io/tandem/internal/webhook"
 )
 
 // PauseKey is the annotation that, set to PauseValue on a namespace or an owner, keeps
@@ -130,22 +130,14 @@ func (p *Planner) Plan() *Plan {
 	return p.plan
 }
 
-// DetectCluster asks the API server whether it runs native sidecars (by its version)
-// and has the pods/resize subresource.
+// DetectCluster asks the API server whether it runs native sidecars and has the
+// pods/resize subresource.
 func DetectCluster(ctx context.Context, d discovery.DiscoveryInterface) (Cluster, error) {
-	native, err := webhook.NativeSidecars(ctx, discovery.ToServerVersionInterfaceWithContext(d))
+	found, err := capabilities.Detect(ctx, d)
 	if err != nil {
 		return Cluster{}, err
 	}
-	resources, err := d.ServerResourcesForGroupVersion("v1")
-	if err != nil {
-		return Cluster{}, fmt.Errorf("asking the API server for its core resources: %w", err)
-	}
-	cl := Cluster{NativeSidecars: native}
-	for _, r := range resources.APIResources {
-		cl.Resize = cl.Resize || r.Name == "pods/resize"
-	}
-	return cl, nil
+	return Cluster{NativeSidecars: found.NativeSidecars, Resize: found.Resize}, nil
 }
 
 // namespace is what the rollout reads of a namespace.
