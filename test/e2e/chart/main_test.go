@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/tandem-io/tandem/internal/capabilities"
 	"github.com/tandem-io/tandem/test/e2e/controlplane"
 )
 
@@ -20,6 +21,8 @@ import (
 var (
 	cp     *controlplane.ControlPlane
 	client kubernetes.Interface
+	// server is what the API server can do, asked once.
+	server capabilities.Set
 )
 
 // installNS is the namespace every render is made for, as deploy/install.yaml is.
@@ -64,6 +67,9 @@ func run(m *testing.M) (int, error) {
 	if client, err = kubernetes.NewForConfig(cp.RESTConfig); err != nil {
 		return 1, err
 	}
+	if server, err = capabilities.Detect(ctx, client.Discovery()); err != nil {
+		return 1, err
+	}
 	// A dry run creates nothing, so the namespace of the namespaced objects must exist
 	// already, with the ServiceAccount pods need.
 	if err := createNamespace(ctx, installNS); err != nil {
@@ -91,4 +97,13 @@ func createNamespace(ctx context.Context, name string) error {
 		_, err := client.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
 		return err == nil, nil
 	})
+}
+
+// needPolicies skips a test that applies admission policies on an API server without
+// them; TestModeFollowsTheCluster checks that the chart refuses them there.
+func needPolicies(t *testing.T) {
+	t.Helper()
+	if !server.Policies() {
+		t.Skipf("Kubernetes %s serves no MutatingAdmissionPolicy v1; TestModeFollowsTheCluster checks the chart refuses mode policy and auto there", server.Version)
+	}
 }

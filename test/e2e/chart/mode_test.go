@@ -184,6 +184,7 @@ func TestModeWebhookRendersAsBefore(t *testing.T) {
 // ServiceMonitor, cert-manager); the API server accepts them. Mode auto with every sidecar compiled
 // renders the same. Helm 3 renders the same objects.
 func TestModePolicy(t *testing.T) {
+	needPolicies(t)
 	for _, v := range valueSets(t) {
 		t.Run(v.name, func(t *testing.T) {
 			file := tandemtest.RepoFile("examples", "config.yaml")
@@ -240,6 +241,7 @@ func TestModePolicy(t *testing.T) {
 // entries leave out the pods whose annotation names only compiled sidecars. The API
 // server accepts the whole render.
 func TestModeAuto(t *testing.T) {
+	needPolicies(t)
 	compiled := compilePolicies(t, partialConfig, "--partial")
 	configArgs := []string{"--set-file", "config=" + partialConfig}
 	webhook := objects(t, render(t, configArgs...))
@@ -329,6 +331,7 @@ func TestModeLint(t *testing.T) {
 // asking through their namespace's label are sent as in mode webhook (here, with the
 // webhook down, the Fail entry refuses them even though the policies injected them).
 func TestModeAutoRouting(t *testing.T) {
+	needPolicies(t)
 	compiled := compilePolicies(t, partialConfig, "--partial")
 	objs := objects(t, render(t, append([]string{"--set-file", "config=" + partialConfig}, modeArgs(t, "auto", compiled)...)...))
 	// The policies first, then the webhook, so that each is known to be loaded
@@ -517,6 +520,10 @@ func TestModeRenderErrors(t *testing.T) {
 		{"policies without their MutatingAdmissionPolicy", modeArgs(t, "policy", []byte(withoutMutating)),
 			[]string{"policies must hold what tandem compile writes: one MutatingAdmissionPolicy", "they hold [MutatingAdmissionPolicyBinding, "}},
 		{"policies that are not YAML", modeArgs(t, "policy", []byte("# Compiled\n---\nkind: [\n")), []string{"policies: document 2 is not valid YAML"}},
+		{"mode policy for a Kubernetes without the policies", append(modeArgs(t, "policy", examples), "--kube-version", "1.35.4"),
+			[]string{"mode policy: Kubernetes v1.35.4 (--kube-version) does not serve MutatingAdmissionPolicy admissionregistration.k8s.io/v1 by default", "use mode webhook there"}},
+		{"mode auto for Kubernetes 1.30", append(withPartialConfig(modeArgs(t, "auto", partial)), "--kube-version", "1.30"),
+			[]string{"mode auto: Kubernetes v1.30 (--kube-version) does not serve MutatingAdmissionPolicy", "from 1.36"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -530,6 +537,41 @@ func TestModeRenderErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Against a cluster (helm install, here with --dry-run=server, which asks the API server
+// what it serves but creates nothing), modes policy and auto render when the API server
+// serves MutatingAdmissionPolicy v1 and fail at render, with why, when it does not; both
+// Helm 3 and 4. Offline, --kube-version decides (TestModeRenderErrors).
+func TestModeFollowsTheCluster(t *testing.T) {
+	examples := compilePolicies(t, tandemtest.RepoFile("examples", "config.yaml"))
+	partial := compilePolicies(t, partialConfig, "--partial")
+	modes := map[string][]string{
+		"policy": modeArgs(t, "policy", examples),
+		"auto":   append([]string{"--set-file", "config=" + partialConfig}, modeArgs(t, "auto", partial)...),
+	}
+	helms := map[string]func(context.Context, ...string) ([]byte, error){"helm": cp.Helm, "helm3": cp.Helm3}
+	for _, mode := range []string{"policy", "auto"} {
+		for _, name := range []string{"helm", "helm3"} {
+			t.Run(mode+"/"+name, func(t *testing.T) {
+				args := append([]string{"install", "tandem", chartDir, "--namespace", installNS, "--dry-run=server"}, modes[mode]...)
+				out, err := helms[name](t.Context(), args...)
+				if server.Policies() {
+					if err != nil {
+						t.Fatalf("Kubernetes %s serves MutatingAdmissionPolicy v1, yet %s install of mode %s failed: %v", server.Version, name, mode, err)
+					}
+					if !strings.Contains(string(out), "kind: MutatingAdmissionPolicy\n") {
+						t.Errorf("%s install of mode %s renders no MutatingAdmissionPolicy:\n%s", name, mode, out)
+					}
+					return
+				}
+				want := fmt.Sprintf("mode %s: this cluster (Kubernetes %s) does not serve MutatingAdmissionPolicy admissionregistration.k8s.io/v1;", mode, server.Version)
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Fatalf("%s install of mode %s on Kubernetes %s: %v; want a render error with %q", name, mode, server.Version, err, want)
+				}
+			})
+		}
 	}
 }
 

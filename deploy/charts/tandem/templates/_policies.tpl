@@ -18,6 +18,7 @@ Only for modes policy and auto.
 */}}
 {{- define "tandem.policies" -}}
 {{- $mode := include "tandem.mode" . }}
+{{- include "tandem.checkPolicyAPI" (dict "mode" $mode "Capabilities" .Capabilities) }}
 {{- /* In mode policy every sidecar must compile: without --partial, tandem compile
 names those that do not. */}}
 {{- $compile := printf "tandem compile --config <your file>%s > policies.yaml" (ternary "" " --partial" (eq $mode "policy")) }}
@@ -81,6 +82,25 @@ ValidatingAdmissionPolicies with their bindings: nothing else is taken. */}}
 {{- fail (printf "mode policy: these sidecars need the webhook: %s (tandem compile left them out; its warnings say why); use mode auto, which runs the webhook for the pods that ask for them, or change them so that they compile" (join ", " $webhook)) }}
 {{- end }}
 {{- dict "objects" $out "compiled" $compiled "webhook" $webhook | toJson }}
+{{- end }}
+
+{{/*
+Fails when the cluster cannot run the policies: installed or rendered against a
+cluster (helm install, upgrade, template --validate), by what its API server serves;
+rendered offline (helm template), by --kube-version, as Kubernetes serves by default.
+Only a render against a cluster lists kinds ("apps/v1/Deployment") in APIVersions.
+*/}}
+{{- define "tandem.checkPolicyAPI" -}}
+{{- $api := "admissionregistration.k8s.io/v1" }}
+{{- $why := "Tandem's admission policies need it, which Kubernetes serves by default from 1.36 (1.32 to 1.35 have only alpha or beta versions, behind the MutatingAdmissionPolicy feature gate): use mode webhook there" }}
+{{- $kube := .Capabilities.KubeVersion.Version }}
+{{- if .Capabilities.APIVersions.Has "apps/v1/Deployment" }}
+{{- if not (.Capabilities.APIVersions.Has (printf "%s/MutatingAdmissionPolicy" $api)) }}
+{{- fail (printf "mode %s: this cluster (Kubernetes %s) does not serve MutatingAdmissionPolicy %s; %s" .mode $kube $api $why) }}
+{{- end }}
+{{- else if semverCompare "<1.36.0-0" $kube }}
+{{- fail (printf "mode %s: Kubernetes %s (--kube-version) does not serve MutatingAdmissionPolicy %s by default; %s" .mode $kube $api $why) }}
+{{- end }}
 {{- end }}
 
 {{/*
