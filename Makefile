@@ -16,7 +16,7 @@ REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 # The fuzz targets, and how long `make fuzz` gives each.
 FUZZTIME ?= 30s
 
-.PHONY: all build build-static image test unit e2e lint bench bench-server fuzz demo k8s-binaries install-yaml deps clean
+.PHONY: all build build-static image test unit e2e e2e-oldest e2e-versions lint bench bench-server fuzz demo k8s-binaries install-yaml deps clean
 
 all: build
 
@@ -33,13 +33,19 @@ image: build-static ## bin/tandem-image.tar: the image, for `docker load -i` or 
 		-tag $(IMAGE):$(VERSION) -o bin/tandem-image.tar \
 		-version $(VERSION) -revision "$(REVISION)" -created $(COMMIT_TIME)
 
-test: lint unit e2e ## every test: lint, unit (with -race) and end-to-end
+test: lint unit e2e e2e-oldest ## every test: lint, unit (with -race) and end-to-end (the newest Kubernetes, then the oldest's control plane)
 
 unit: ## unit, golden, property and fuzz-seed tests, with the race detector
 	go test -race $(GO_TEST_FLAGS) ./cmd/... ./internal/... ./examples/... ./hack/...
 
-e2e: k8s-binaries deps ## end-to-end tests: a real control plane, and a real node where Linux and root allow (docs/development.md)
+e2e: k8s-binaries deps ## end-to-end tests: a real control plane, and a real node where Linux and root allow, of Kubernetes $TANDEM_K8S_VERSION (default the newest; docs/development.md)
 	TANDEM_K8S_BIN_DIR="$$(hack/k8s-binaries.sh)" go test -timeout 30m $(GO_TEST_FLAGS) ./test/...
+
+e2e-oldest: deps ## the control-plane end-to-end tests on the oldest Kubernetes supported
+	hack/e2e-versions.sh --oldest
+
+e2e-versions: deps ## the end-to-end tests on every Kubernetes version supported (docs/install.md), about an hour cold
+	hack/e2e-versions.sh
 
 k8s-binaries: ## build (once, cached outside the tree) the control plane, kubelet, containerd and CNI plugins; install runc if missing
 	@hack/k8s-binaries.sh >/dev/null
