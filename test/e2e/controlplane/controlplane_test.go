@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -119,6 +120,66 @@ func TestVersionsMatchScript(t *testing.T) {
 	m := regexp.MustCompile(`(?m)^K8S_VERSION=(\S+) ETCD_VERSION=(\S+)$`).FindSubmatch(script)
 	if m == nil || string(m[1]) != K8sVersion || string(m[2]) != EtcdVersion {
 		t.Fatalf("hack/k8s-binaries.sh pins %q, package pins %s/%s", m, K8sVersion, EtcdVersion)
+	}
+}
+
+// pinnedVersions runs hack/k8s-binaries.sh --versions.
+func pinnedVersions(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.CommandContext(t.Context(), "../../../hack/k8s-binaries.sh", "--versions").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Fields(string(out))
+}
+
+// TestPinnedVersion resolves TANDEM_K8S_VERSION as hack/k8s-binaries.sh does, and
+// BinDir names the cache directory the script fills for it.
+func TestPinnedVersion(t *testing.T) {
+	pinned := pinnedVersions(t)
+	if len(pinned) < 2 || !slices.Contains(pinned, K8sVersion) {
+		t.Fatalf("hack/k8s-binaries.sh --versions = %v; want the default %s and others", pinned, K8sVersion)
+	}
+	for _, v := range pinned {
+		minor := v[1:strings.LastIndex(v, ".")]
+		for _, asked := range []string{minor, "v" + minor, v, v[1:]} {
+			if got := PinnedVersion(asked); got != v {
+				t.Errorf("PinnedVersion(%q) = %q, want %q", asked, got, v)
+			}
+		}
+	}
+	for asked, want := range map[string]string{"1.29": "v1.29", "1.30.2": "v1.30.2", "v1.99.0": "v1.99.0", "latest": "vlatest"} {
+		if got := PinnedVersion(asked); got != want {
+			t.Errorf("PinnedVersion(%q) = %q, want %q (not pinned, as given)", asked, got, want)
+		}
+	}
+
+	cache := t.TempDir()
+	t.Setenv(binDirEnv, "")
+	t.Setenv(cacheRootEnv, cache)
+	t.Setenv(versionEnv, pinned[0][1:strings.LastIndex(pinned[0], ".")])
+	if got, want := BinDir(), filepath.Join(cache, pinned[0]+"-etcd"+EtcdVersion[1:], "bin"); got != want {
+		t.Errorf("BinDir() with %s=%s is %s, want %s", versionEnv, os.Getenv(versionEnv), got, want)
+	}
+}
+
+// TestScriptRefusesAVersionNotPinned: the script names the versions it has, before
+// building anything.
+func TestScriptRefusesAVersionNotPinned(t *testing.T) {
+	pinned := pinnedVersions(t)
+	for asked, want := range map[string]string{
+		"1.29":    "Kubernetes 1.29 is not pinned; the pinned versions are: " + strings.Join(pinned, " "),
+		"1.30.2":  "Kubernetes 1.30.2 is not pinned; the pinned 1.30 is ",
+		"latest":  "TANDEM_K8S_VERSION=latest is not a Kubernetes version such as 1.30 or 1.30.14",
+		"v1.30.x": "is not a Kubernetes version",
+	} {
+		cmd := exec.CommandContext(t.Context(), "../../../hack/k8s-binaries.sh")
+		cmd.Env = append(os.Environ(), versionEnv+"="+asked, cacheRootEnv+"="+t.TempDir())
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), want) {
+			t.Errorf("%s=%s: %v, %q; want exit 2 saying %q", versionEnv, asked, err, out, want)
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/version"
 
 	"github.com/tandem-io/tandem/internal/rollout"
 	"github.com/tandem-io/tandem/test/e2e/tandemtest"
@@ -67,8 +68,23 @@ func TestProxyImageAndResourcesChangeInPlace(t *testing.T) {
 		t.Errorf("a second rollout plans %s (exit %d); want nothing", counts(again), code)
 	}
 
-	// Resources: the CPU request through the resize subresource.
+	// Resources: the CPU request through the resize subresource, which Kubernetes serves
+	// from 1.33; before, the plan restarts the pods, saying why.
 	serve(t, def{image: images.ProxyV2Tag, cpu: "100m", mark: base.mark})
+	if !resizes(t) {
+		plan, code = roll(t, "-n", ns)
+		if code != 0 || plan.Cluster.Resize || plan.Counts[rollout.ActionRestart] != 4 {
+			t.Fatalf("resources on a cluster without pods/resize: exit %d, %s, resize %v; want 4 restarts", code, counts(plan), plan.Cluster.Resize)
+		}
+		for _, o := range plan.Owners {
+			for _, p := range o.Pods {
+				if len(p.Changes) != 1 || p.Changes[0].Field != "resources" || !strings.Contains(p.Changes[0].Why, "no pods/resize subresource") {
+					t.Errorf("%s: changes %+v; want the resources, restarted for want of pods/resize", p.Name, p.Changes)
+				}
+			}
+		}
+		return
+	}
 	plan, code = roll(t, "-n", ns, "--apply", "--max-unavailable", "50%")
 	if code != 0 || plan.Counts[rollout.ActionInPlace] != 4 || !plan.Done() {
 		t.Fatalf("resize: exit %d, %s, report %+v", code, counts(plan), plan.Owners)
@@ -85,6 +101,21 @@ func TestProxyImageAndResourcesChangeInPlace(t *testing.T) {
 			t.Errorf("%s: the resize restarted the proxy (%d → %d restarts)", p.Name, was.RestartCount, s.RestartCount)
 		}
 	}
+}
+
+// resizes tells whether the API server resizes running pods: from its version alone
+// (pods/resize is beta and on from 1.33), so that it checks the rollout's discovery.
+func resizes(t *testing.T) bool {
+	t.Helper()
+	info, err := client.Discovery().ServerVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := version.ParseGeneric(info.GitVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.AtLeast(version.MajorMinor(1, 33))
 }
 
 // checkSamePods checks that after are before's pods, by UID, and that container app
