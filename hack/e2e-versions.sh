@@ -4,8 +4,9 @@
 # side (hack/k8s-binaries.sh). Every version runs even when one fails; the exit status
 # is that of the worst, and a summary with each version's duration ends the output.
 #
-# Usage: hack/e2e-versions.sh [--oldest]
-#   --oldest  only the oldest version's control-plane suites (part of make test)
+# Usage: hack/e2e-versions.sh [--oldest | --build-oldest]
+#   --oldest        only the oldest version's control-plane suites (part of make test)
+#   --build-oldest  only build (or find cached) the binaries --oldest needs
 #
 # Environment: GO_TEST_FLAGS, passed to go test.
 set -euo pipefail
@@ -29,8 +30,11 @@ case ${1:-} in
 	versions=("$oldest")
 	packages[$oldest]=$control_plane
 	;;
+--build-oldest)
+	TANDEM_K8S_VERSION=$oldest exec hack/k8s-binaries.sh --control-plane
+	;;
 *)
-	echo "usage: $0 [--oldest]" >&2
+	echo "usage: $0 [--oldest | --build-oldest]" >&2
 	exit 2
 	;;
 esac

@@ -212,7 +212,10 @@ mkdir -p "$dest"
 # Serialize concurrent builds (parallel CI jobs); the winner fills the cache.
 if command -v flock >/dev/null; then
 	exec 9>"$dest/.lock"
-	flock 9
+	if ! flock -n 9; then
+		log "waiting for the build of $bin under way"
+		flock 9
+	fi
 	if cache_ok; then
 		echo "$bin"
 		exit 0

@@ -48,7 +48,7 @@ sidecars:
 	return cfg
 }
 
-var modern = rollout.Cluster{NativeSidecars: true, Resize: true}
+var modern = rollout.Cluster{NativeSidecars: true, NativeSidecarImages: true, Resize: true}
 
 // cluster is a fake cluster, the controller's view of its pods and namespaces, and the
 // steps the controller took.

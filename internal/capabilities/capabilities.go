@@ -13,12 +13,15 @@ import (
 )
 
 // The first minor in which each capability is on by default. Only the version can tell
-// the first two: neither changes discovery.
+// the first three: none changes discovery.
 var (
 	// Init containers with restartPolicy Always run as sidecars: beta and on in 1.29.
 	nativeSidecarsSince = version.MajorMinor(1, 29)
 	// Webhooks' matchConditions: beta and on in 1.28, GA in 1.30.
 	matchConditionsSince = version.MajorMinor(1, 28)
+	// The kubelet restarts a running native sidecar whose image changed from 1.32; before,
+	// it keeps the old image until the pod is recreated.
+	nativeSidecarImagesSince = version.MajorMinor(1, 32)
 	// The pods/resize subresource: beta and on in 1.33 (earlier alphas patched the pod).
 	resizeSince = version.MajorMinor(1, 33)
 	// MutatingAdmissionPolicy in admissionregistration.k8s.io/v1: GA in 1.36; 1.32 to 1.35
@@ -44,6 +47,10 @@ type Set struct {
 	Version string
 	// NativeSidecars: init containers with restartPolicy Always run as sidecars.
 	NativeSidecars bool
+	// NativeSidecarImages: a running native sidecar takes a new image in place. Decided by
+	// the API server's version: a node whose kubelet is older (1.30 or 1.31 under a newer
+	// control plane) keeps the old image, and the rollout that waits for it rolls back.
+	NativeSidecarImages bool
 	// MatchConditions: webhooks honour matchConditions (the chart's routing).
 	MatchConditions bool
 	// Resize: the pods/resize subresource changes a running container's resources.
@@ -143,8 +150,9 @@ func policyVersions(d discovery.DiscoveryInterface) ([]string, error) {
 func byVersion(v *version.Version, reported string) Set {
 	return Set{
 		Version:         reported,
-		NativeSidecars:  v.AtLeast(nativeSidecarsSince),
-		MatchConditions: v.AtLeast(matchConditionsSince),
+		NativeSidecars:      v.AtLeast(nativeSidecarsSince),
+		NativeSidecarImages: v.AtLeast(nativeSidecarImagesSince),
+		MatchConditions:     v.AtLeast(matchConditionsSince),
 	}
 }
 

@@ -53,15 +53,15 @@ func TestDetect(t *testing.T) {
 		{"1.30", server("v1.30.14", pods, webhooks),
 			Set{Version: "v1.30.14", NativeSidecars: true, MatchConditions: true}, false, "Kubernetes v1.30.14 serves no MutatingAdmissionPolicy"},
 		{"1.33 with the alpha policy turned on", server("v1.33.13", pods, resize, webhooks, mapAlpha),
-			Set{Version: "v1.33.13", NativeSidecars: true, MatchConditions: true, Resize: true, PolicyVersions: []string{"v1alpha1"}},
+			Set{Version: "v1.33.13", NativeSidecars: true, NativeSidecarImages: true, MatchConditions: true, Resize: true, PolicyVersions: []string{"v1alpha1"}},
 			false, "serves MutatingAdmissionPolicy only as v1alpha1"},
 		{"1.35 with the beta turned on", server("v1.35.3", pods, resize, webhooks, mapBeta, mapAlpha),
-			Set{Version: "v1.35.3", NativeSidecars: true, MatchConditions: true, Resize: true, PolicyVersions: []string{"v1beta1", "v1alpha1"}},
+			Set{Version: "v1.35.3", NativeSidecars: true, NativeSidecarImages: true, MatchConditions: true, Resize: true, PolicyVersions: []string{"v1beta1", "v1alpha1"}},
 			false, "only as v1beta1, v1alpha1"},
 		{"1.37", server("v1.37.2", pods, resize, webhooks, mapV1),
-			Set{Version: "v1.37.2", NativeSidecars: true, MatchConditions: true, Resize: true, PolicyVersions: []string{"v1"}}, true, ""},
+			Set{Version: "v1.37.2", NativeSidecars: true, NativeSidecarImages: true, MatchConditions: true, Resize: true, PolicyVersions: []string{"v1"}}, true, ""},
 		{"1.37 with the resize turned off", server("v1.37.2", pods, webhooks, mapV1),
-			Set{Version: "v1.37.2", NativeSidecars: true, MatchConditions: true, PolicyVersions: []string{"v1"}}, true, ""},
+			Set{Version: "v1.37.2", NativeSidecars: true, NativeSidecarImages: true, MatchConditions: true, PolicyVersions: []string{"v1"}}, true, ""},
 		{"a build without its version stamped", server("v0.0.0-master+$Format:%H$", pods),
 			Set{Version: "v0.0.0-master+$Format:%H$"}, false, "serves no"},
 	} {
@@ -104,10 +104,11 @@ func TestForVersion(t *testing.T) {
 	}{
 		{"1.28", Set{Version: "1.28", MatchConditions: true}},
 		{"v1.30.14", Set{Version: "v1.30.14", NativeSidecars: true, MatchConditions: true}},
-		{"1.33", Set{Version: "1.33", NativeSidecars: true, MatchConditions: true, Resize: true}},
-		{"1.35.0", Set{Version: "1.35.0", NativeSidecars: true, MatchConditions: true, Resize: true}},
-		{"1.36", Set{Version: "1.36", NativeSidecars: true, MatchConditions: true, Resize: true, PolicyVersions: []string{"v1"}}},
-		{"v1.37.2", Set{Version: "v1.37.2", NativeSidecars: true, MatchConditions: true, Resize: true, PolicyVersions: []string{"v1"}}},
+		{"1.32", Set{Version: "1.32", NativeSidecars: true, NativeSidecarImages: true, MatchConditions: true}},
+		{"1.33", Set{Version: "1.33", NativeSidecars: true, NativeSidecarImages: true, MatchConditions: true, Resize: true}},
+		{"1.35.0", Set{Version: "1.35.0", NativeSidecars: true, NativeSidecarImages: true, MatchConditions: true, Resize: true}},
+		{"1.36", Set{Version: "1.36", NativeSidecars: true, NativeSidecarImages: true, MatchConditions: true, Resize: true, PolicyVersions: []string{"v1"}}},
+		{"v1.37.2", Set{Version: "v1.37.2", NativeSidecars: true, NativeSidecarImages: true, MatchConditions: true, Resize: true, PolicyVersions: []string{"v1"}}},
 	} {
 		got, err := ForVersion(tc.version)
 		if err != nil {
@@ -125,6 +126,7 @@ func TestForVersion(t *testing.T) {
 }
 
 func equal(a, b Set) bool {
-	return a.Version == b.Version && a.NativeSidecars == b.NativeSidecars && a.MatchConditions == b.MatchConditions &&
+	return a.Version == b.Version && a.NativeSidecars == b.NativeSidecars && a.NativeSidecarImages == b.NativeSidecarImages &&
+		a.MatchConditions == b.MatchConditions &&
 		a.Resize == b.Resize && slices.Equal(a.PolicyVersions, b.PolicyVersions)
 }

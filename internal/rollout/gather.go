@@ -137,7 +137,7 @@ func DetectCluster(ctx context.Context, d discovery.DiscoveryInterface) (Cluster
 	if err != nil {
 		return Cluster{}, err
 	}
-	return Cluster{NativeSidecars: found.NativeSidecars, Resize: found.Resize}, nil
+	return Cluster{NativeSidecars: found.NativeSidecars, NativeSidecarImages: found.NativeSidecarImages, Resize: found.Resize}, nil
 }
 
 // namespace is what the rollout reads of a namespace.

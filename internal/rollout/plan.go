@@ -178,8 +178,7 @@ func (s *sidecarDiff) compare(keys []string, meta tmpl.Pod, ns inject.Namespace,
 		case want == nil || live == nil:
 			s.changes = append(s.changes, Change{Sidecar: s.sc.Name, Part: "container " + name, From: presence(live), To: presence(want)})
 		case kind == config.RecordImage && live.Image != want.Image:
-			s.changes = append(s.changes, Change{Sidecar: s.sc.Name, Part: "container " + name, Field: "image", Container: name, Init: init,
-				From: live.Image, To: want.Image, Image: want.Image, InPlace: true})
+			s.changes = append(s.changes, s.image(name, init, live, want))
 		case kind == config.RecordResources && !sameResources(live.Resources, want.Resources):
 			s.changes = append(s.changes, s.resize(name, init, live, want))
 		default:
@@ -189,6 +188,19 @@ func (s *sidecarDiff) compare(keys []string, meta tmpl.Pod, ns inject.Namespace,
 	if record && len(s.changes) == 0 {
 		s.changes = append(s.changes, Change{Sidecar: s.sc.Name, Part: "record", InPlace: true})
 	}
+}
+
+// image is the change of a container's image: in place, but for a native sidecar where
+// the kubelet would keep running the old one.
+func (s *sidecarDiff) image(name string, init bool, live, want *corev1.Container) Change {
+	c := Change{Sidecar: s.sc.Name, Part: "container " + name, Field: "image", Container: name, Init: init,
+		From: live.Image, To: want.Image}
+	if init && !s.cl.NativeSidecarImages {
+		c.Why = "the kubelet before Kubernetes 1.32 does not restart a native sidecar whose image changed"
+		return c
+	}
+	c.InPlace, c.Image = true, want.Image
+	return c
 }
 
 // resize is the change of a container's resources: in place when the cluster resizes

@@ -46,7 +46,7 @@ var (
 	paused     = Owner{Ref: deployment.Ref, Paused: true, PausedBy: "namespace shop"}
 	onDelete   = Owner{Ref: Ref{APIVersion: "apps/v1", Kind: "StatefulSet", Namespace: "shop", Name: "db"}, OnDelete: true}
 	rollouts   = Owner{Ref: Ref{APIVersion: "argoproj.io/v1alpha1", Kind: "Rollout", Namespace: "shop", Name: "web"}}
-	modern     = Cluster{NativeSidecars: true, Resize: true}
+	modern     = Cluster{NativeSidecars: true, NativeSidecarImages: true, Resize: true}
 	shop       = inject.Namespace{Name: "shop", LabelsKnown: true}
 )
 
@@ -127,6 +127,10 @@ func TestPlanPod(t *testing.T) {
 			changes: []string{"proxy: definition changed, renders the same for this pod (the status annotation is updated)"}, statusWrite: true},
 		{name: "a cpu request: resized in place", next: edit("cpu: 100m", "cpu: 200m"), action: ActionInPlace,
 			changes: []string{"proxy: resources requests cpu=100m memory=64Mi → requests cpu=200m memory=64Mi"}, statusWrite: true},
+		{name: "the image of a native sidecar where the kubelet keeps the old one", next: edit("version: v1.31.0", "version: v1.32.1"),
+			cluster: Cluster{NativeSidecars: true, Resize: true}, action: ActionRestart, reasonHas: "the kubelet before Kubernetes 1.32 does not restart a native sidecar"},
+		{name: "the image of a classic sidecar there: in place", next: edit("version: v1.31.0", "version: v1.32.1"),
+			cluster: Cluster{Resize: true}, action: ActionInPlace, changes: []string{"proxy: image envoy:v1.31.0 → envoy:v1.32.1"}, statusWrite: true},
 		{name: "a cpu request where the cluster cannot resize", next: edit("cpu: 100m", "cpu: 200m"), cluster: Cluster{NativeSidecars: true},
 			action: ActionRestart, reasonHas: "no pods/resize"},
 		{name: "a limit that changes the QoS class", base: guaranteed,

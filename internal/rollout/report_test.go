@@ -12,7 +12,7 @@ func samplePlan() *Plan {
 	web := Ref{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "web"}
 	debug := Ref{APIVersion: "v1", Kind: "Pod", Namespace: "shop", Name: "debug"}
 	image := Change{Sidecar: "proxy", Part: "container proxy", Field: "image", From: "envoy:v1.31.0", To: "envoy:v1.32.1", InPlace: true, Container: "proxy"}
-	return &Plan{Cluster: Cluster{NativeSidecars: true, Resize: true}, Pods: 4,
+	return &Plan{Cluster: Cluster{NativeSidecars: true, NativeSidecarImages: true, Resize: true}, Pods: 4,
 		Counts: map[Action]int{ActionInPlace: 2, ActionManual: 1, ActionNone: 1},
 		Owners: []OwnerPlan{
 			{Owner: web, Total: 3, Pods: []PodResult{

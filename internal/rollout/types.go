@@ -64,6 +64,9 @@ type Owner struct {
 type Cluster struct {
 	// NativeSidecars: the server runs init containers with restartPolicy Always.
 	NativeSidecars bool
+	// NativeSidecarImages: a running native sidecar takes a new image in place (the
+	// kubelet restarts it with the new image).
+	NativeSidecarImages bool
 	// Resize: the server has the pods/resize subresource (in-place resize).
 	Resize bool
 }

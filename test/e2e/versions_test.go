@@ -20,14 +20,14 @@ import (
 // can is one row of docs/install.md's table "Supported Kubernetes versions": what
 // Tandem finds a Kubernetes minor can do.
 type can struct {
-	nativeSidecars, matchConditions, resize, policies bool
+	nativeSidecars, nativeSidecarImages, matchConditions, resize, policies bool
 }
 
 // supported are the minors Tandem is tested on (make e2e-versions), as the table says.
 var supported = map[string]can{
 	"1.30": {nativeSidecars: true, matchConditions: true},
-	"1.33": {nativeSidecars: true, matchConditions: true, resize: true},
-	"1.37": {nativeSidecars: true, matchConditions: true, resize: true, policies: true},
+	"1.33": {nativeSidecars: true, nativeSidecarImages: true, matchConditions: true, resize: true},
+	"1.37": {nativeSidecars: true, nativeSidecarImages: true, matchConditions: true, resize: true, policies: true},
 }
 
 // TestServerCapabilities asks the API server what it can do, as tandem serve, rollout
@@ -48,7 +48,7 @@ func TestServerCapabilities(t *testing.T) {
 	if !ok {
 		t.Fatalf("Kubernetes %s is not in the table of supported versions: add a row to docs/install.md and to supported", found.Version)
 	}
-	got := can{found.NativeSidecars, found.MatchConditions, found.Resize, found.Policies()}
+	got := can{found.NativeSidecars, found.NativeSidecarImages, found.MatchConditions, found.Resize, found.Policies()}
 	if got != want {
 		t.Errorf("Kubernetes %s can %+v; the table says %+v", found.Version, got, want)
 	}
@@ -86,10 +86,10 @@ func TestSupportedVersionsAreDocumented(t *testing.T) {
 			continue
 		}
 		cells := strings.Split(strings.Trim(lines.Text(), "|"), "|")
-		if len(cells) != 5 {
-			t.Fatalf("docs/install.md: %q has %d cells, want 5", lines.Text(), len(cells))
+		if len(cells) != 6 {
+			t.Fatalf("docs/install.md: %q has %d cells, want 6", lines.Text(), len(cells))
 		}
-		documented[m[1]] = can{yes(cells[1]), yes(cells[2]), yes(cells[3]), yes(cells[4])}
+		documented[m[1]] = can{yes(cells[1]), yes(cells[2]), yes(cells[3]), yes(cells[4]), yes(cells[5])}
 	}
 	for minor, want := range supported {
 		if got, ok := documented[minor]; !ok || got != want {

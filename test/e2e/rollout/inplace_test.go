@@ -29,6 +29,11 @@ func TestProxyImageAndResourcesChangeInPlace(t *testing.T) {
 
 	v2 := def{image: images.ProxyV2Tag, cpu: base.cpu, mark: base.mark}
 	serve(t, v2)
+	if !serverAtLeast(t, 32) {
+		// The proxy is a native sidecar, whose new image the kubelet ignores before 1.32.
+		plannedRestarts(t, ns, "image", "the kubelet before Kubernetes 1.32 does not restart a native sidecar whose image changed")
+		return
+	}
 	plan, code := roll(t, "-n", ns)
 	if code != 0 || plan.Counts[rollout.ActionInPlace] != 4 || len(plan.Owners) != 1 || plan.Owners[0].Owner.Kind != "Deployment" {
 		t.Fatalf("plan (exit %d): %s, owners %+v; want 4 in place under the Deployment", code, counts(plan), plan.Owners)
@@ -71,18 +76,8 @@ func TestProxyImageAndResourcesChangeInPlace(t *testing.T) {
 	// Resources: the CPU request through the resize subresource, which Kubernetes serves
 	// from 1.33; before, the plan restarts the pods, saying why.
 	serve(t, def{image: images.ProxyV2Tag, cpu: "100m", mark: base.mark})
-	if !resizes(t) {
-		plan, code = roll(t, "-n", ns)
-		if code != 0 || plan.Cluster.Resize || plan.Counts[rollout.ActionRestart] != 4 {
-			t.Fatalf("resources on a cluster without pods/resize: exit %d, %s, resize %v; want 4 restarts", code, counts(plan), plan.Cluster.Resize)
-		}
-		for _, o := range plan.Owners {
-			for _, p := range o.Pods {
-				if len(p.Changes) != 1 || p.Changes[0].Field != "resources" || !strings.Contains(p.Changes[0].Why, "no pods/resize subresource") {
-					t.Errorf("%s: changes %+v; want the resources, restarted for want of pods/resize", p.Name, p.Changes)
-				}
-			}
-		}
+	if !serverAtLeast(t, 33) {
+		plannedRestarts(t, ns, "resources", "no pods/resize subresource")
 		return
 	}
 	plan, code = roll(t, "-n", ns, "--apply", "--max-unavailable", "50%")
@@ -103,9 +98,9 @@ func TestProxyImageAndResourcesChangeInPlace(t *testing.T) {
 	}
 }
 
-// resizes tells whether the API server resizes running pods: from its version alone
-// (pods/resize is beta and on from 1.33), so that it checks the rollout's discovery.
-func resizes(t *testing.T) bool {
+// serverAtLeast tells whether the API server is Kubernetes 1.minor or newer: the tests
+// decide by the version alone what the rollout decides through internal/capabilities.
+func serverAtLeast(t *testing.T, minor uint) bool {
 	t.Helper()
 	info, err := client.Discovery().ServerVersion()
 	if err != nil {
@@ -115,7 +110,24 @@ func resizes(t *testing.T) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return v.AtLeast(version.MajorMinor(1, 33))
+	return v.AtLeast(version.MajorMinor(1, minor))
+}
+
+// plannedRestarts checks that the rollout plans the namespace's 4 pods as restarts, each
+// for one change of field, saying why.
+func plannedRestarts(t *testing.T, ns, field, why string) {
+	t.Helper()
+	plan, code := roll(t, "-n", ns)
+	if code != 0 || plan.Counts[rollout.ActionRestart] != 4 {
+		t.Fatalf("%s: exit %d, %s, cluster %+v; want 4 restarts", field, code, counts(plan), plan.Cluster)
+	}
+	for _, o := range plan.Owners {
+		for _, p := range o.Pods {
+			if len(p.Changes) != 1 || p.Changes[0].Field != field || p.Changes[0].InPlace || !strings.Contains(p.Changes[0].Why, why) {
+				t.Errorf("%s: changes %+v; want the %s, not in place because %s", p.Name, p.Changes, field, why)
+			}
+		}
+	}
 }
 
 // checkSamePods checks that after are before's pods, by UID, and that container app
@@ -139,6 +151,9 @@ func checkSamePods(t *testing.T, before, after []corev1.Pod, app string) {
 // An image the node does not have (pull policy Never) stops the rollout at the first
 // pod, which is put back on its previous image, Ready; the other pods are untouched.
 func TestBadImageStopsAtTheFirstPod(t *testing.T) {
+	if !serverAtLeast(t, 32) {
+		t.Skip("before Kubernetes 1.32 a native sidecar's image is not changed in place: TestProxyImageAndResourcesChangeInPlace checks the plan restarts it")
+	}
 	serve(t, base)
 	ns := tandemtest.Namespace(t, client, nil)
 	createDeployment(t, ns, web("web", 3))

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandem-io/tandem/internal/capabilities"
 	"github.com/tandem-io/tandem/test/e2e/tandemtest"
 )
 
@@ -38,11 +39,25 @@ func TestRolloutController(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	t.Run("a new proxy image reaches every pod in place, one pod at a time", inPlaceImage)
-	t.Run("a new leader finishes the rollout a lost one started, redoing no pod", leaderLost)
-	t.Run("a bad image is put back on the first pod and halts the rollout until the configuration changes", badImage)
-	t.Run("a paused namespace is left alone until its annotation goes", pausedNamespace)
-	t.Run("the global pause holds every pod until it is lifted", globalPause)
+	// These change the proxy's image in place, which a native sidecar takes from
+	// Kubernetes 1.32 (before, it is a restart: test/e2e/rollout checks the plan).
+	found, err := capabilities.Detect(t.Context(), client.Discovery())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inPlace := func(name string, scenario func(*testing.T)) {
+		t.Run(name, func(t *testing.T) {
+			if !found.NativeSidecarImages {
+				t.Skipf("Kubernetes %s changes no native sidecar's image in place", found.Version)
+			}
+			scenario(t)
+		})
+	}
+	inPlace("a new proxy image reaches every pod in place, one pod at a time", inPlaceImage)
+	inPlace("a new leader finishes the rollout a lost one started, redoing no pod", leaderLost)
+	inPlace("a bad image is put back on the first pod and halts the rollout until the configuration changes", badImage)
+	inPlace("a paused namespace is left alone until its annotation goes", pausedNamespace)
+	inPlace("the global pause holds every pod until it is lifted", globalPause)
 	t.Run("a new env var restarts the Deployment once", envRestart)
 	t.Run("pods admitted while Tandem was down have their Deployment restarted", missingRestart)
 }
