@@ -149,7 +149,7 @@ func policyVersions(d discovery.DiscoveryInterface) ([]string, error) {
 
 func byVersion(v *version.Version, reported string) Set {
 	return Set{
-		Version:         reported,
+		Version:             reported,
 		NativeSidecars:      v.AtLeast(nativeSidecarsSince),
 		NativeSidecarImages: v.AtLeast(nativeSidecarImagesSince),
 		MatchConditions:     v.AtLeast(matchConditionsSince),
