@@ -15,12 +15,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # What runs where: the newest every package; the others the webhook (seed scenario,
 # native sidecars, reinvocation, denials, capabilities), the chart (routing on the real
 # API server, the modes it refuses) and the Helm install with self-managed certificates
-# (on a node); the oldest also the node scenarios (pods running, sidecar ordering, Jobs).
+# (on a node); the oldest also the node scenarios (pods running, sidecar ordering, Jobs)
+# and the rollout, which plans restarts there for what newer versions change in place.
 control_plane="./test/e2e ./test/e2e/chart"
 declare -A packages=(
 	[1.37]="./test/..."
 	[1.33]="$control_plane ./test/e2e/install"
-	[1.30]="$control_plane ./test/e2e/install ./test/e2e/node"
+	[1.30]="$control_plane ./test/e2e/install ./test/e2e/node ./test/e2e/rollout"
 )
 oldest=1.30
 
