@@ -44,8 +44,8 @@ summary=()
 status=0
 for v in "${versions[@]}"; do
 	# Only what the packages need: the control plane alone builds in half the time.
-	build=(--control-plane)
-	[[ ${packages[$v]} == *install* || ${packages[$v]} == *node* || ${packages[$v]} == ./test/... ]] && build=()
+	build=()
+	[[ ${packages[$v]} == "$control_plane" ]] && build=(--control-plane)
 	start=$SECONDS
 	echo "== Kubernetes $v: ${packages[$v]}" >&2
 	if bin=$(TANDEM_K8S_VERSION=$v hack/k8s-binaries.sh "${build[@]}"); then

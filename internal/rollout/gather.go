@@ -130,8 +130,8 @@ func (p *Planner) Plan() *Plan {
 	return p.plan
 }
 
-// DetectCluster asks the API server whether it runs native sidecars and has the
-// pods/resize subresource.
+// DetectCluster asks the API server whether it runs native sidecars, changes their
+// images in place and has the pods/resize subresource.
 func DetectCluster(ctx context.Context, d discovery.DiscoveryInterface) (Cluster, error) {
 	found, err := capabilities.Detect(ctx, d)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/version"
 
 	"github.com/tandem-io/tandem/internal/rollout"
 	"github.com/tandem-io/tandem/test/e2e/tandemtest"
@@ -29,7 +28,7 @@ func TestProxyImageAndResourcesChangeInPlace(t *testing.T) {
 
 	v2 := def{image: images.ProxyV2Tag, cpu: base.cpu, mark: base.mark}
 	serve(t, v2)
-	if !serverAtLeast(t, 32) {
+	if !tandemtest.ServerAtLeast(t, client, 32) {
 		// The proxy is a native sidecar, whose new image the kubelet ignores before 1.32.
 		plannedRestarts(t, ns, "image", "the kubelet before Kubernetes 1.32 does not restart a native sidecar whose image changed")
 		return
@@ -76,7 +75,7 @@ func TestProxyImageAndResourcesChangeInPlace(t *testing.T) {
 	// Resources: the CPU request through the resize subresource, which Kubernetes serves
 	// from 1.33; before, the plan restarts the pods, saying why.
 	serve(t, def{image: images.ProxyV2Tag, cpu: "100m", mark: base.mark})
-	if !serverAtLeast(t, 33) {
+	if !tandemtest.ServerAtLeast(t, client, 33) {
 		plannedRestarts(t, ns, "resources", "no pods/resize subresource")
 		return
 	}
@@ -96,21 +95,6 @@ func TestProxyImageAndResourcesChangeInPlace(t *testing.T) {
 			t.Errorf("%s: the resize restarted the proxy (%d → %d restarts)", p.Name, was.RestartCount, s.RestartCount)
 		}
 	}
-}
-
-// serverAtLeast tells whether the API server is Kubernetes 1.minor or newer: the tests
-// decide by the version alone what the rollout decides through internal/capabilities.
-func serverAtLeast(t *testing.T, minor uint) bool {
-	t.Helper()
-	info, err := client.Discovery().ServerVersion()
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := version.ParseGeneric(info.GitVersion)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v.AtLeast(version.MajorMinor(1, minor))
 }
 
 // plannedRestarts checks that the rollout plans the namespace's 4 pods as restarts, each
@@ -151,7 +135,7 @@ func checkSamePods(t *testing.T, before, after []corev1.Pod, app string) {
 // An image the node does not have (pull policy Never) stops the rollout at the first
 // pod, which is put back on its previous image, Ready; the other pods are untouched.
 func TestBadImageStopsAtTheFirstPod(t *testing.T) {
-	if !serverAtLeast(t, 32) {
+	if !tandemtest.ServerAtLeast(t, client, 32) {
 		t.Skip("before Kubernetes 1.32 a native sidecar's image is not changed in place: TestProxyImageAndResourcesChangeInPlace checks the plan restarts it")
 	}
 	serve(t, base)

@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tandem-io/tandem/internal/capabilities"
 	"github.com/tandem-io/tandem/test/e2e/tandemtest"
 )
 
@@ -41,14 +40,11 @@ func TestRolloutController(t *testing.T) {
 	})
 	// These change the proxy's image in place, which a native sidecar takes from
 	// Kubernetes 1.32 (before, it is a restart: test/e2e/rollout checks the plan).
-	found, err := capabilities.Detect(t.Context(), client.Discovery())
-	if err != nil {
-		t.Fatal(err)
-	}
+	imagesInPlace := tandemtest.ServerAtLeast(t, client, 32)
 	inPlace := func(name string, scenario func(*testing.T)) {
 		t.Run(name, func(t *testing.T) {
-			if !found.NativeSidecarImages {
-				t.Skipf("Kubernetes %s changes no native sidecar's image in place", found.Version)
+			if !imagesInPlace {
+				t.Skip("before Kubernetes 1.32 no native sidecar's image changes in place")
 			}
 			scenario(t)
 		})
